@@ -1,0 +1,80 @@
+"""The console report: one block per requirement, failures with their evidence and fix."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from connectguard.model import Finding, Level, RequirementResult, ScanResult, Verdict
+from connectguard.report.json_report import exit_code
+from connectguard.requirements import BY_NUMBER
+
+STYLES = {
+    Verdict.PASS: "bold green",
+    Verdict.FAIL: "bold red",
+    Verdict.INCONCLUSIVE: "bold yellow",
+    Verdict.NOT_TESTED: "dim",
+    Verdict.NOT_APPLICABLE: "dim",
+}
+LEVEL_STYLES = {Level.FAIL: "red", Level.WARNING: "yellow", Level.ADVICE: "cyan", Level.INFO: "dim"}
+
+
+def render_console(result: ScanResult, console: Console, verbose: bool = False) -> None:
+    console.print(
+        f"[bold]connectguard[/] scan of [bold]{escape(result.app_name or '?')}[/] "
+        f"({escape(result.app_key or '?')}) at {escape(result.target)}"
+    )
+    console.print(f"baseUrl {escape(result.base_url or '?')}, {result.exchanges} requests\n")
+    for requirement in result.requirements:
+        _requirement(requirement, console, verbose)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    _summary(result, console)
+
+
+def _requirement(result: RequirementResult, console: Console, verbose: bool) -> None:
+    info = BY_NUMBER[result.requirement]
+    line = Text()
+    line.append(f"{result.verdict.value.upper():<15}", style=STYLES[result.verdict])
+    line.append(f"{result.requirement:>2}. ", style="bold")
+    line.append(f"{info.title} ")
+    line.append(f"(now {info.current})", style="dim")
+    console.print(line)
+    if result.verdict is not Verdict.PASS or verbose:
+        console.print(f"{'':17}[dim]{escape(result.reason)}[/]")
+    shown = [f for f in result.findings if verbose or f.level in (Level.FAIL, Level.WARNING)]
+    for finding in shown:
+        _finding(finding, console, verbose)
+    hidden = len(result.findings) - len(shown)
+    if hidden:
+        console.print(f"{'':17}[dim]+{hidden} advice/info finding(s); -v shows them[/]")
+    if verbose:
+        for note in result.notes:
+            console.print(f"{'':17}[dim]note: {escape(note)}[/]")
+
+
+def _finding(finding: Finding, console: Console, verbose: bool) -> None:
+    style = LEVEL_STYLES[finding.level]
+    console.print(f"{'':17}[{style}]{finding.level.value}[/] {escape(finding.summary)}")
+    where = f"{finding.method} {finding.origin}{finding.path}".strip()
+    console.print(f"{'':19}[dim]{escape(where)}[/]")
+    if finding.fix:
+        console.print(f"{'':19}[dim]fix: {escape(finding.fix)}[/]")
+    for name, value in finding.facts:
+        console.print(f"{'':19}[dim]{escape(name)}: {escape(value)}[/]")
+    evidence = finding.evidence if verbose else finding.evidence[:2]
+    for exchange in evidence:
+        answer = exchange.error or f"{exchange.status}"
+        console.print(
+            f"{'':19}[dim]sent {exchange.method} {escape(exchange.url)} "
+            f"(token: {exchange.token}) -> {escape(answer)}[/]"
+        )
+
+
+def _summary(result: ScanResult, console: Console) -> None:
+    counts: dict[Verdict, int] = {}
+    for verdict in result.verdicts.values():
+        counts[verdict] = counts.get(verdict, 0) + 1
+    parts = [f"[{STYLES[v]}]{counts[v]} {v.value}[/]" for v in Verdict if counts.get(v)]
+    console.print("\n" + ", ".join(parts) + f"  (exit code {exit_code(result)})")

@@ -1,0 +1,143 @@
+"""The header parsers, from literal header values."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectguard.checks.headers import (
+    ONE_YEAR,
+    cache_directives,
+    effective_referrer_policy,
+    is_session_cookie,
+    meta_referrer,
+    parse_hsts,
+    parse_set_cookie,
+)
+
+
+class TestHsts:
+    def test_absent(self) -> None:
+        assert parse_hsts([]) is None
+
+    @pytest.mark.parametrize(
+        ("value", "max_age"),
+        [
+            ("max-age=31536000", 31536000),
+            ('max-age="31536000"; includeSubDomains', 31536000),
+            ("MAX-AGE=63072000; Preload", 63072000),
+            ("includeSubDomains; max-age=0", 0),
+            ("  max-age = 31536000 ;  ", 31536000),
+        ],
+    )
+    def test_valid(self, value: str, max_age: int) -> None:
+        hsts = parse_hsts([value])
+        assert hsts is not None and hsts.valid, hsts
+        assert hsts.max_age == max_age
+
+    @pytest.mark.parametrize(
+        ("value", "why"),
+        [
+            ("max-age=31536000; max-age=31536000", "repeated"),
+            ("max-age=31536000; MAX-AGE=1", "repeated"),
+            ("includeSubDomains", "no max-age"),
+            ("max-age=abc", "not a number"),
+            ("max-age=-5", "not a number"),
+            ("max-age", "not a number"),
+            ('max-age="3153', "malformed"),
+        ],
+    )
+    def test_invalid(self, value: str, why: str) -> None:
+        hsts = parse_hsts([value])
+        assert hsts is not None and not hsts.valid
+        assert why in (hsts.error or "")
+
+    def test_only_first_line_counts(self) -> None:
+        hsts = parse_hsts(["max-age=60", f"max-age={ONE_YEAR}"])
+        assert hsts is not None and hsts.max_age == 60
+
+    def test_subdomains_flag(self) -> None:
+        hsts = parse_hsts(["max-age=1; includesubdomains"])
+        assert hsts is not None and hsts.include_subdomains and not hsts.preload
+
+
+class TestCacheControl:
+    def test_across_lines_and_case(self) -> None:
+        assert cache_directives(["No-Cache", "NO-STORE, max-age=0"]) == {
+            "no-cache", "no-store", "max-age"
+        }
+
+    def test_quoted_commas_do_not_split(self) -> None:
+        assert cache_directives(['private="a, no-store", max-age=5']) == {"private", "max-age"}
+
+    def test_pragma_style_values_are_not_directives(self) -> None:
+        assert "no-store" not in cache_directives(["no-cache=\"set-cookie\""])
+
+
+class TestReferrerPolicy:
+    def test_last_recognised_token_wins(self) -> None:
+        policy = effective_referrer_policy(["no-referrer, unsafe-url", "strict-origin, bogus"])
+        assert policy.policy == "strict-origin" and policy.source == "header"
+
+    def test_unsafe_last(self) -> None:
+        assert effective_referrer_policy(["no-referrer", "unsafe-url"]).policy == "unsafe-url"
+
+    def test_unknown_only(self) -> None:
+        policy = effective_referrer_policy(["same-site, whatever"])
+        assert policy.policy is None and policy.unknown == ("same-site", "whatever")
+
+    def test_meta_counts_without_header(self) -> None:
+        html = '<html><head><meta name="Referrer" content="no-referrer"></head></html>'
+        policy = effective_referrer_policy([], html)
+        assert (policy.policy, policy.source) == ("no-referrer", "meta")
+
+    def test_header_beats_meta(self) -> None:
+        html = '<meta name="referrer" content="no-referrer">'
+        assert effective_referrer_policy(["unsafe-url"], html).policy == "unsafe-url"
+
+    def test_meta_legacy_keywords_and_last_wins(self) -> None:
+        html = '<meta name="referrer" content="never"><meta name="referrer" content="always">'
+        assert meta_referrer(html) == "unsafe-url"
+
+    def test_broken_html_does_not_raise(self) -> None:
+        assert meta_referrer("<meta name=referrer content=origin <<<><") in {None, "origin"}
+
+
+class TestCookies:
+    def test_attributes_case_insensitive(self) -> None:
+        cookie = parse_set_cookie("sid=abc; path=/; httponly; SECURE")
+        assert cookie is not None and cookie.http_only and cookie.secure
+
+    def test_no_pair(self) -> None:
+        assert parse_set_cookie("justtext; Secure") is None
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "connect.sid=s%3Aabc.def; Path=/",
+            "JSESSIONID=1234; Path=/",
+            "PHPSESSID=x",
+            "laravel_session=eyJpdiI6; Path=/",
+            "_myapp_session=abc",
+            "jira_app_session=3f9c1a7e5b2d",
+            "token=Zk3q9XbT7mWp2LrV8nYcQ1; Path=/",
+        ],
+    )
+    def test_session_cookies(self, line: str) -> None:
+        cookie = parse_set_cookie(line)
+        assert cookie is not None and is_session_cookie(cookie)
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            "theme=dark; Path=/",
+            "lang=en-US; Max-Age=31536000",
+            "consent=Zk3q9XbT7mWp2LrV8nYcQ1; Max-Age=31536000",
+        ],
+    )
+    def test_not_session_cookies(self, line: str) -> None:
+        cookie = parse_set_cookie(line)
+        assert cookie is not None and not is_session_cookie(cookie)
+
+    def test_deleting(self) -> None:
+        cookie = parse_set_cookie("sid=; Max-Age=0")
+        assert cookie is not None and cookie.deleting
