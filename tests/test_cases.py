@@ -1,4 +1,5 @@
-"""The labelled cases: every case in ../shared/cases and in each folder of CONNECTGUARD_CASES is
+"""The labelled cases: every case in ../shared/cases, in tests/cases (the project's own) and in
+each folder of CONNECTGUARD_CASES is
 served by the fixture server over real TLS and scanned by the real scanner; the verdicts it
 lists (and the findings it names) must come out.
 
@@ -20,6 +21,7 @@ from connectguard.model import Level, ScanResult
 from connectguard.scan import run_scan
 
 SHARED_CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+PROJECT_CASES = Path(__file__).resolve().parent / "cases"
 
 # case id -> why it cannot pass yet. Strict: remove an entry as soon as its case passes.
 _DNS = "requirement 4 (DNS takeover) is the issue 'TLS, certificates and DNS takeover'"
@@ -37,7 +39,7 @@ EXPECTED_TO_FAIL: dict[str, str] = {
 
 
 def case_folders() -> list[Path]:
-    folders = [SHARED_CASES]
+    folders = [SHARED_CASES, PROJECT_CASES]
     extra = os.environ.get("CONNECTGUARD_CASES", "")
     folders.extend(Path(p) for p in extra.split(":") if p.strip())
     return folders
