@@ -1,42 +1,383 @@
-"""What an HTML page loads: the scripts, stylesheets and frames a browser would fetch with it."""
+"""What an HTML page holds for the content checks: what it loads and links to, its forms and
+their fields, its inline scripts and its visible text.
+
+Pages are parsed with lxml (libxml2's forgiving HTML parser), which stays linear on broken or
+hostile markup where `html.parser` goes quadratic. Everything kept is capped, so a page of any
+size yields a bounded `ParsedPage`; `parse_page` never raises.
+"""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
+import html
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Final
 from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
 
 from connectguard.model import Exchange
 
+MAX_RESOURCES_PER_PAGE: Final = 20
+MAX_RESOURCES: Final = 100
+MAX_REFERENCES: Final = 2000
+MAX_FORMS: Final = 100
+MAX_FIELDS: Final = 200
+MAX_TEXT_CHARS: Final = 200_000
+MAX_SCRIPT_CHARS: Final = 2_000_000
+MAX_LABEL_CHARS: Final = 300
 
-class _ResourceParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.urls: list[str] = []
+# Where URLs sit: tag -> (attribute, whether the browser fetches it with the page). Links and
+# form actions are followed only when the user acts.
+_URL_ATTRIBUTES: Final[dict[str, tuple[tuple[str, bool], ...]]] = {
+    "script": (("src", True),),
+    "img": (("src", True),),
+    "iframe": (("src", True),),
+    "frame": (("src", True),),
+    "embed": (("src", True),),
+    "source": (("src", True),),
+    "video": (("src", True), ("poster", True)),
+    "audio": (("src", True),),
+    "track": (("src", True),),
+    "object": (("data", True),),
+    "input": (("src", True),),
+    "a": (("href", False),),
+    "area": (("href", False),),
+    "form": (("action", False),),
+}
+# <link> relations the browser fetches; others (canonical, preconnect, alternate...) send no
+# request that carries the page's URL, so they are not kept.
+_FETCHED_RELS: Final = frozenset(
+    {"stylesheet", "modulepreload", "preload", "prefetch", "icon", "apple-touch-icon", "manifest"}
+)
+_TEXT_NODES: Final = etree.XPath(
+    "//text()[not(ancestor::script or ancestor::style or ancestor::template"
+    " or ancestor::noscript or ancestor::head)]"
+)
+_FIELD_TAGS: Final = frozenset({"input", "textarea", "select"})
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name.lower(): (value or "").strip() for name, value in attrs}
-        if tag in {"script", "iframe", "frame"} and values.get("src"):
-            self.urls.append(values["src"])
-        elif tag == "link" and values.get("href"):
-            rel = values.get("rel", "").lower().split()
-            if "stylesheet" in rel or "modulepreload" in rel:
-                self.urls.append(values["href"])
+
+@dataclass(frozen=True)
+class Reference:
+    """A URL in the page: one the browser loads with it (`loads`) or one the user follows.
+
+    `referrer_policy` is the element's own override (`referrerpolicy`, or `no-referrer` for
+    `rel=noreferrer`), which wins over the page's policy for that request.
+    """
+
+    tag: str
+    attribute: str
+    url: str
+    loads: bool
+    referrer_policy: str | None = None
+    rel: str = ""
+
+
+@dataclass(frozen=True)
+class FormField:
+    """An input the user fills in. `label` joins its label, placeholder, aria-label and title."""
+
+    tag: str
+    type: str
+    name: str
+    id: str
+    autocomplete: str
+    label: str
+
+    @property
+    def words(self) -> str:
+        """Everything that says what the field is for, lower-cased."""
+        return " ".join([self.name, self.id, self.autocomplete, self.label]).lower()
+
+    def describe(self) -> str:
+        parts = [f"<{self.tag}"]
+        if self.tag == "input":
+            parts.append(f'type="{html.escape(self.type)}"')
+        if self.name:
+            parts.append(f'name="{html.escape(self.name)}"')
+        text = self.label.strip()
+        if text:
+            parts.append(f'label="{html.escape(text[:80])}"')
+        return " ".join(parts) + ">"
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form (or the page's fields outside any form, with `action` empty and `loose` set)."""
+
+    action: str
+    method: str
+    fields: tuple[FormField, ...]
+    text: str
+    loose: bool = False
+
+    def describe(self) -> str:
+        """The form as a short tag outline, without any field value: safe for a report."""
+        head = (
+            "fields outside a form"
+            if self.loose
+            else (f'<form method="{self.method}" action="{html.escape(self.action)}">')
+        )
+        return " ".join([head, *(f.describe() for f in self.fields[:12])])
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    url: str
+    title: str = ""
+    text: str = ""
+    references: tuple[Reference, ...] = ()
+    forms: tuple[Form, ...] = ()
+    scripts: tuple[str, ...] = ()
+    meta_referrers: tuple[str, ...] = ()
+    capped: tuple[str, ...] = field(default=())
+
+    def loaded(self, tag: str | None = None) -> list[Reference]:
+        return [r for r in self.references if r.loads and (tag is None or r.tag == tag)]
+
+
+def is_html(exchange: Exchange) -> bool:
+    """Whether the answer is an HTML document: by Content-Type, else by its first bytes."""
+    content_type = ";".join(exchange.header("Content-Type")).lower()
+    if content_type:
+        return "html" in content_type
+    head = exchange.body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def is_script(exchange: Exchange) -> bool:
+    """Whether the answer is JavaScript: by Content-Type, else by the path's extension."""
+    content_type = ";".join(exchange.header("Content-Type")).lower()
+    if "javascript" in content_type or "ecmascript" in content_type:
+        return True
+    if content_type and "octet-stream" not in content_type and "text/plain" not in content_type:
+        return False
+    return exchange.path.lower().endswith((".js", ".mjs", ".cjs"))
+
+
+def page_of(exchange: Exchange) -> ParsedPage | None:
+    """The parsed page of an HTML answer; None for anything else."""
+    if not is_html(exchange) or b"\x00" in exchange.body[:1024]:
+        return None
+    return parse_page(exchange.url, exchange.body)
+
+
+@lru_cache(maxsize=32)
+def parse_page(url: str, body: bytes) -> ParsedPage:
+    """Parse an HTML document fetched from `url`. Broken markup is parsed as browsers would
+    recover it; an empty or unparseable body gives an empty page."""
+    text = body.decode("utf-8", errors="replace")
+    parser = etree.HTMLParser(
+        recover=True, no_network=True, remove_comments=True, remove_pis=True, encoding="utf-8"
+    )
+    try:
+        root = etree.fromstring(text.encode("utf-8"), parser)
+    except (etree.LxmlError, ValueError):
+        root = None
+    if root is None:
+        return ParsedPage(url)
+    return _Walker(url, root).page()
+
+
+class _Walker:
+    def __init__(self, url: str, root: etree._Element) -> None:
+        self.root = root
+        self.base = url
+        self.url = url
+        self.references: list[Reference] = []
+        self.scripts: list[str] = []
+        self.script_chars = 0
+        self.meta: list[str] = []
+        self.capped: dict[str, None] = {}
+        self.labels: dict[str, str] = {}
+
+    def page(self) -> ParsedPage:
+        elements = [e for e in self.root.iter() if isinstance(e.tag, str)]
+        self._read_base(elements)
+        self._read_labels(elements)
+        for element in elements:
+            self._visit(element)
+        return ParsedPage(
+            url=self.url,
+            title=_text_of(self.root.find(".//title")),
+            text=self._visible_text(),
+            references=tuple(self.references),
+            forms=tuple(self._forms(elements)),
+            scripts=tuple(self.scripts),
+            meta_referrers=tuple(self.meta),
+            capped=tuple(self.capped),
+        )
+
+    def _read_base(self, elements: list[etree._Element]) -> None:
+        for element in elements:
+            if element.tag == "base" and element.get("href"):
+                self.base = urljoin(self.url, (element.get("href") or "").strip())
+                return
+
+    def _read_labels(self, elements: list[etree._Element]) -> None:
+        for element in elements:
+            if element.tag == "label" and element.get("for"):
+                self.labels[element.get("for") or ""] = _text_of(element)[:MAX_LABEL_CHARS]
+
+    def _visit(self, element: etree._Element) -> None:
+        tag = str(element.tag).lower()
+        if tag == "script" and not element.get("src"):
+            self._add_script(element.text or "")
+        elif tag == "meta" and (element.get("name") or "").strip().lower() == "referrer":
+            self.meta.append(element.get("content") or "")
+        elif tag == "link":
+            self._add_link(element)
+        for attribute, loads in _URL_ATTRIBUTES.get(tag, ()):
+            if element.get(attribute):
+                self._add(element, tag, attribute, loads)
+
+    def _add_link(self, element: etree._Element) -> None:
+        rels = set((element.get("rel") or "").lower().split())
+        if element.get("href") and rels & _FETCHED_RELS:
+            self._add(element, "link", "href", True, " ".join(sorted(rels)))
+
+    def _add(
+        self, element: etree._Element, tag: str, attribute: str, loads: bool, rel: str = ""
+    ) -> None:
+        if len(self.references) >= MAX_REFERENCES:
+            self.capped[f"only the first {MAX_REFERENCES} URLs of the page were read"] = None
+            return
+        raw = (element.get(attribute) or "").strip()
+        try:
+            url = urljoin(self.base, raw)
+        except ValueError:
+            return
+        if urlsplit(url).scheme not in {"http", "https"}:
+            return
+        policy = _element_policy(element)
+        self.references.append(Reference(tag, attribute, url, loads, policy, rel))
+
+    def _add_script(self, text: str) -> None:
+        if not text.strip():
+            return
+        room = MAX_SCRIPT_CHARS - self.script_chars
+        if room <= 0:
+            self.capped[f"inline scripts past {MAX_SCRIPT_CHARS} characters were not read"] = None
+            return
+        self.scripts.append(text[:room])
+        self.script_chars += min(len(text), room)
+
+    def _visible_text(self) -> str:
+        parts: list[str] = []
+        size = 0
+        nodes = _TEXT_NODES(self.root)
+        for piece in nodes if isinstance(nodes, list) else []:
+            text = str(piece).strip()
+            if text:
+                parts.append(text)
+                size += len(text) + 1
+            if size > MAX_TEXT_CHARS:
+                self.capped[f"only the first {MAX_TEXT_CHARS} characters of text were read"] = None
+                break
+        return " ".join(parts)[:MAX_TEXT_CHARS]
+
+    def _forms(self, elements: list[etree._Element]) -> list[Form]:
+        forms: list[Form] = []
+        loose: list[FormField] = []
+        for element in elements:
+            if element.tag == "form" and len(forms) < MAX_FORMS:
+                forms.append(self._form(element))
+            elif element.tag in _FIELD_TAGS and not _inside(element, "form"):
+                fld = self._field(element)
+                if fld is not None and len(loose) < MAX_FIELDS:
+                    loose.append(fld)
+        if len(forms) >= MAX_FORMS:
+            self.capped[f"only the first {MAX_FORMS} forms of the page were read"] = None
+        if loose:
+            forms.append(Form("", "", tuple(loose), "", loose=True))
+        return forms
+
+    def _form(self, element: etree._Element) -> Form:
+        fields = []
+        for child in element.iter(*_FIELD_TAGS):
+            fld = self._field(child)
+            if fld is not None:
+                fields.append(fld)
+            if len(fields) >= MAX_FIELDS:
+                break
+        action = (element.get("action") or "").strip()
+        try:
+            absolute = urljoin(self.base, action) if action else self.url
+        except ValueError:
+            absolute = self.url
+        return Form(
+            action=absolute,
+            method=(element.get("method") or "get").strip().lower(),
+            fields=tuple(fields),
+            text=_text_of(element)[:MAX_TEXT_CHARS],
+        )
+
+    def _field(self, element: etree._Element) -> FormField | None:
+        tag = str(element.tag).lower()
+        kind = (element.get("type") or ("text" if tag == "input" else tag)).strip().lower()
+        if kind in {"hidden", "submit", "button", "reset", "image", "checkbox", "radio"}:
+            return None
+        ident = (element.get("id") or "").strip()
+        label_parts = [
+            self.labels.get(ident, "") if ident else "",
+            _wrapping_label(element),
+            element.get("placeholder") or "",
+            element.get("aria-label") or "",
+            element.get("title") or "",
+        ]
+        return FormField(
+            tag=tag,
+            type=kind,
+            name=(element.get("name") or "").strip()[:MAX_LABEL_CHARS],
+            id=ident[:MAX_LABEL_CHARS],
+            autocomplete=(element.get("autocomplete") or "").strip().lower()[:MAX_LABEL_CHARS],
+            label=" ".join(p.strip() for p in label_parts if p and p.strip())[:MAX_LABEL_CHARS],
+        )
+
+
+def _element_policy(element: etree._Element) -> str | None:
+    policy = (element.get("referrerpolicy") or "").strip().lower()
+    if policy:
+        return policy
+    if "noreferrer" in (element.get("rel") or "").lower().split():
+        return "no-referrer"
+    return None
+
+
+def _text_of(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    pieces: list[str] = []
+    size = 0
+    for piece in element.itertext():
+        pieces.append(str(piece))
+        size += len(piece)
+        if size > MAX_TEXT_CHARS:
+            break
+    return " ".join(" ".join(pieces).split())
+
+
+def _inside(element: etree._Element, tag: str) -> bool:
+    return any(True for _ in element.iterancestors(tag))
+
+
+def _wrapping_label(element: etree._Element) -> str:
+    for ancestor in element.iterancestors("label"):
+        return _text_of(ancestor)[:MAX_LABEL_CHARS]
+    return ""
 
 
 def loaded_resources(exchange: Exchange) -> list[str]:
-    """Absolute http(s) URLs of what the page loads, in document order, without repeats."""
-    content_type = ";".join(exchange.header("Content-Type")).lower()
-    if content_type and "html" not in content_type:
+    """Absolute http(s) URLs of the scripts, stylesheets and frames the page loads, in document
+    order, without repeats."""
+    page = page_of(exchange)
+    if page is None:
         return []
-    parser = _ResourceParser()
-    try:
-        parser.feed(exchange.text)
-        parser.close()
-    except (AssertionError, ValueError):
-        pass
     urls: dict[str, None] = {}
-    for raw in parser.urls:
-        url = urljoin(exchange.url, raw).split("#", 1)[0]
-        if urlsplit(url).scheme in {"http", "https"}:
-            urls[url] = None
+    for reference in page.references:
+        rels = set(reference.rel.split())
+        frame_or_script = reference.tag in {"script", "iframe", "frame"}
+        style = reference.tag == "link" and bool(rels & {"stylesheet", "modulepreload"})
+        if reference.loads and (frame_or_script or style):
+            urls[reference.url.split("#", 1)[0]] = None
     return list(urls)
