@@ -1,0 +1,102 @@
+"""The `connectguard db` commands: `db update` refreshes the local vulnerability data (OSV
+archives per ecosystem and, where that module is installed, the client-side library data)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from connectguard.errors import ConnectGuardError, InputError
+from connectguard.vulndb.osv import ECOSYSTEMS, default_data_dir
+from connectguard.vulndb.update import DEFAULT_OSV_URL, update_osv
+
+db_app = typer.Typer(
+    help="Manage the local vulnerability data that scans use.", no_args_is_help=True
+)
+RETIRE_MODULE = "connectguard.vulndb.retire"
+
+
+@db_app.command("update")
+def update_command(
+    osv_url: Annotated[
+        str,
+        typer.Option(
+            "--osv-url",
+            "--base-url",
+            envvar="CONNECTGUARD_OSV_URL",
+            help="Base URL of the OSV archives ({base}/{ecosystem}/all.zip).",
+        ),
+    ] = DEFAULT_OSV_URL,
+    ecosystem: Annotated[
+        list[str] | None,
+        typer.Option("--ecosystem", "-e", help=f"Only these ({', '.join(ECOSYSTEMS)})."),
+    ] = None,
+    retire: Annotated[
+        bool, typer.Option(help="Also update the client-side library data, where installed.")
+    ] = True,
+    retire_url: Annotated[
+        str | None,
+        typer.Option(envvar="CONNECTGUARD_RETIRE_URL", help="Base URL of the client-side data."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="CONNECTGUARD_DATA_DIR", help="Where the data is kept."),
+    ] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="Extra CA certificates (PEM) to trust.")
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+) -> None:
+    """Download the OSV archives (resumable, checked) and index them for `scan-repo`."""
+    from connectguard.cli import _configure_logging, _fail, _LazyProgress
+
+    _configure_logging(verbose, quiet)
+    console = Console(stderr=True, quiet=quiet)
+    folder = data_dir or default_data_dir()
+    progress = _LazyProgress(enabled=not quiet)
+    try:
+        if ca_file is not None and not ca_file.is_file():
+            raise InputError(f"The CA file {ca_file} does not exist.")
+        wanted = tuple(ecosystem) if ecosystem else ECOSYSTEMS
+        unknown = [e for e in wanted if e not in ECOSYSTEMS]
+        if unknown:
+            raise InputError(
+                f"Unknown ecosystem {unknown[0]!r}: use one of {', '.join(ECOSYSTEMS)}."
+            )
+        ca = str(ca_file) if ca_file else None
+        try:
+            results = update_osv(osv_url, folder, progress, wanted, ca)
+            retire_path = _update_retire(retire_url, folder, progress) if retire else None
+        finally:
+            progress.stop()
+    except ConnectGuardError as error:
+        raise _fail(error) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    for result in results:
+        state = "updated" if result.changed else "up to date"
+        console.print(f"OSV {result.ecosystem}: {state}, {result.advisories} advisories")
+    if retire_path is not None:
+        console.print(f"client-side library data: {retire_path}")
+    console.print(f"data folder: {folder}")
+
+
+def _update_retire(url: str | None, folder: Path, progress: Any) -> Path | None:
+    """Runs the client-side library update when that module is part of this installation."""
+    if importlib.util.find_spec(RETIRE_MODULE) is None:
+        return None
+    module = importlib.import_module(RETIRE_MODULE)
+    base_url = url or next(
+        (getattr(module, n) for n in ("DEFAULT_UPDATE_URL", "DEFAULT_URL") if hasattr(module, n)),
+        None,
+    )
+    if not base_url:
+        raise InputError("Give --retire-url: the client-side data has no default location.")
+    path: Path = module.update(base_url, folder, progress)
+    return path
