@@ -24,18 +24,7 @@ SHARED_CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 PROJECT_CASES = Path(__file__).resolve().parent / "cases"
 
 # case id -> why it cannot pass yet. Strict: remove an entry as soon as its case passes.
-_DNS = "requirement 4 (DNS takeover) is the issue 'TLS, certificates and DNS takeover'"
-_CONTENT = "requirements 7, 8 and 10 (page content) are the issue 'Page content: secrets, tokens...'"
-EXPECTED_TO_FAIL: dict[str, str] = {
-    "compliant-confluence-macro-app": f"{_DNS}; {_CONTENT}",
-    "compliant-jira-app": f"{_DNS}; {_CONTENT}",
-    "dangling-cname-module-host": _DNS,
-    "jwt-in-third-party-link": _CONTENT,
-    "password-form-on-page": _CONTENT,
-    "public-key-in-page": _CONTENT,
-    "search-form-not-credentials": _CONTENT,
-    "shared-secret-in-page": _CONTENT,
-}
+EXPECTED_TO_FAIL: dict[str, str] = {}
 
 
 def case_folders() -> list[Path]:

@@ -24,9 +24,12 @@ def test_judged_without_failures_passes() -> None:
 
 
 def test_failure_beats_undecided_and_pass() -> None:
-    assert _verdict(
-        Judgement("5", judged=2, undecided=("timeout",)), Judgement("5", findings=(_fail("5"),))
-    ) is Verdict.FAIL
+    assert (
+        _verdict(
+            Judgement("5", judged=2, undecided=("timeout",)), Judgement("5", findings=(_fail("5"),))
+        )
+        is Verdict.FAIL
+    )
 
 
 def test_undecided_beats_pass() -> None:
@@ -36,9 +39,10 @@ def test_undecided_beats_pass() -> None:
 
 
 def test_not_applicable_beats_everything() -> None:
-    assert _verdict(
-        Judgement("5", findings=(_fail("5"),)), Judgement("5", not_applicable="auth none")
-    ) is Verdict.NOT_APPLICABLE
+    assert (
+        _verdict(Judgement("5", findings=(_fail("5"),)), Judgement("5", not_applicable="auth none"))
+        is Verdict.NOT_APPLICABLE
+    )
 
 
 def test_advice_does_not_fail() -> None:

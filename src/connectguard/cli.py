@@ -1,4 +1,5 @@
-"""The command line: `connectguard scan URL`, `connectguard demo`, `connectguard schema`.
+"""The command line: `connectguard scan URL`, `connectguard demo`, `connectguard schema`,
+`connectguard scan-repo PATH` (source/commands.py), `connectguard db update` (vulndb/commands.py).
 
 The CLI edge turns every `ConnectGuardError` into one sentence on stderr and an exit code:
 0 all pass, 1 a requirement failed, 2 usage or input error, 3 scan incomplete.
@@ -11,10 +12,12 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import jwt
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,9 +26,14 @@ from connectguard import __version__
 from connectguard.errors import ConnectGuardError, InputError
 from connectguard.model import ScanResult
 from connectguard.net.resolver import parse_nameserver
+from connectguard.probes.domains import DEFAULT_RDAP
+from connectguard.probes.takeover import load_table
 from connectguard.report.console import render_console
 from connectguard.report.json_report import exit_code, render_json, report_schema
 from connectguard.settings import Credentials, Limits, ScanOptions
+from connectguard.source.commands import scan_repo_command
+from connectguard.store.commands import apps_command, findings_app, prepare_recorder
+from connectguard.vulndb.commands import db_app
 
 app = typer.Typer(
     name="connectguard",
@@ -34,8 +42,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("connectguard")
+app.add_typer(findings_app, name="findings")
+app.command("apps")(apps_command)
+app.command("scan-repo")(scan_repo_command)
+app.add_typer(db_app, name="db")
 
 
 def _version(value: bool) -> None:
@@ -141,6 +153,22 @@ def _credentials(
     return Credentials(client_key=client_key, shared_secret=shared_secret)
 
 
+def check_user_jwt(token: str, now: float | None = None) -> str:
+    """The user token as given, after checking its shape and expiry (never echoing it)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.InvalidTokenError:
+        raise InputError("The --user-jwt value is not a JWT (three base64url parts).") from None
+    exp = claims.get("exp")
+    if isinstance(exp, int | float) and exp < (now if now is not None else time.time()):
+        raise InputError(
+            "The --user-jwt token has expired; copy a fresh one from the test site.",
+            hint="Connect tokens live about three minutes; --user-account lets the scanner "
+            "sign its own with the test installation's secret.",
+        )
+    return token
+
+
 def _check_target(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -162,7 +190,9 @@ def _emit(result: ScanResult, fmt: str, output: Path | None, verbose: int, quiet
         if output is not None:
             output.write_text(render_json(result), encoding="utf-8")
         if not quiet:
-            render_console(result, Console(), verbose=verbose > 0)
+            console = Console()
+            console.soft_wrap = not console.is_terminal
+            render_console(result, console, verbose=verbose > 0)
     return exit_code(result)
 
 
@@ -209,10 +239,46 @@ def scan(
     admin_account: Annotated[
         str | None, typer.Option(help="Account id of an admin of the test site.")
     ] = None,
+    user_jwt: Annotated[
+        str | None,
+        typer.Option(
+            help="A non-admin user's JWT from the test site (instead of --user-account).",
+            envvar="CONNECTGUARD_USER_JWT",
+            show_default=False,
+        ),
+    ] = None,
+    api_route: Annotated[
+        list[str] | None,
+        typer.Option(help="A route of the app's own API, called with context tokens (repeatable)."),
+    ] = None,
+    probe_install: Annotated[
+        bool,
+        typer.Option(
+            help="If the app accepts a forged install, use that tenant for the "
+            "authenticated probes (it is uninstalled at the end)."
+        ),
+    ] = False,
     block_private: Annotated[
         bool, typer.Option(help="Refuse private, loopback and metadata addresses.")
     ] = False,
+    rdap: Annotated[
+        bool, typer.Option(help="Look up each domain's registration expiry over RDAP.")
+    ] = False,
+    rdap_url: Annotated[str, typer.Option(help="RDAP service asked with --rdap.")] = DEFAULT_RDAP,
+    takeover_table: Annotated[
+        Path | None,
+        typer.Option(help="Extra takeover fingerprints (JSON), added to the built-in table."),
+    ] = None,
+    plain_http_port: Annotated[
+        int, typer.Option(help="Port on which app hosts must redirect plain HTTP to HTTPS.")
+    ] = 80,
     timeout: Annotated[float, typer.Option(help="Seconds per request.")] = Limits.request_timeout,
+    connect_timeout: Annotated[
+        float, typer.Option(help="Seconds to connect (TCP and TLS handshake).")
+    ] = Limits.connect_timeout,
+    read_timeout: Annotated[
+        float, typer.Option(help="Seconds of silence tolerated while reading an answer.")
+    ] = Limits.read_timeout,
     deadline: Annotated[
         float, typer.Option(help="Seconds for the whole scan.")
     ] = Limits.scan_deadline,
@@ -222,9 +288,24 @@ def scan(
     max_body_bytes: Annotated[
         int, typer.Option(help="Most bytes read of one response body.")
     ] = Limits.max_body_bytes,
+    max_scan_body_bytes: Annotated[
+        int, typer.Option(help="Most bytes of response bodies kept per scan (then 16 KiB each).")
+    ] = Limits.max_scan_body_bytes,
     max_descriptor_bytes: Annotated[
         int, typer.Option(help="Most bytes read of the descriptor.")
     ] = Limits.max_descriptor_bytes,
+    max_header_bytes: Annotated[
+        int, typer.Option(help="Most bytes of the status line or of one response header.")
+    ] = Limits.max_header_bytes,
+    max_headers: Annotated[
+        int, typer.Option(help="Most header lines of one response.")
+    ] = Limits.max_headers,
+    max_redirects: Annotated[
+        int, typer.Option(help="Most redirects followed from one request.")
+    ] = Limits.max_redirects,
+    max_origins: Annotated[
+        int, typer.Option(help="Most origins and hosts given TLS and DNS probes per scan.")
+    ] = Limits.max_origins,
     concurrency: Annotated[
         int, typer.Option(help="Requests in flight at once.")
     ] = Limits.concurrency,
@@ -235,6 +316,20 @@ def scan(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only the exit code and errors.")
     ] = False,
+    store: Annotated[
+        bool, typer.Option("--store", help="Record the scan in the findings store (judges 15).")
+    ] = False,
+    store_url: Annotated[
+        str | None,
+        typer.Option(help="Findings store: SQLite file or postgresql:// URL (implies --store)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="connectguard.toml: suppressions, CVSS overrides (default ./ if any)."),
+    ] = None,
+    scan_date: Annotated[
+        str | None, typer.Option(hidden=True, help="Record the scan as made at this date.")
+    ] = None,
 ) -> None:
     """Scan the live app whose descriptor is at URL and report a verdict per requirement."""
     _configure_logging(verbose, quiet)
@@ -242,7 +337,12 @@ def scan(
         _check_target(url)
         if fmt not in {"console", "json"}:
             raise InputError(f"Unknown format {fmt!r}: use console or json.")
-        for name, value in (("--timeout", timeout), ("--deadline", deadline)):
+        for name, value in (
+            ("--timeout", timeout),
+            ("--deadline", deadline),
+            ("--connect-timeout", connect_timeout),
+            ("--read-timeout", read_timeout),
+        ):
             if value <= 0:
                 raise InputError(f"{name} must be a positive number of seconds.")
         for name, number in (
@@ -250,10 +350,16 @@ def scan(
             ("--concurrency", concurrency),
             ("--per-origin", per_origin),
             ("--max-body-bytes", max_body_bytes),
+            ("--max-scan-body-bytes", max_scan_body_bytes),
             ("--max-descriptor-bytes", max_descriptor_bytes),
+            ("--max-header-bytes", max_header_bytes),
+            ("--max-headers", max_headers),
+            ("--max-origins", max_origins),
         ):
             if number < 1:
                 raise InputError(f"{name} must be at least 1.")
+        if max_redirects < 0:
+            raise InputError("--max-redirects must be 0 or more.")
         if ca_file is not None and not ca_file.is_file():
             raise InputError(f"The CA file {ca_file} does not exist.")
         try:
@@ -268,25 +374,61 @@ def scan(
             credentials=_credentials(client_key, shared_secret, credentials_file),
             user_account=user_account,
             admin_account=admin_account,
+            user_jwt=check_user_jwt(user_jwt) if user_jwt else None,
+            api_routes=tuple(api_route or ()),
+            probe_install=probe_install,
             allow_private=not block_private,
+            **_transport_options(rdap, rdap_url, takeover_table, plain_http_port),
             limits=Limits(
                 request_timeout=timeout,
                 scan_deadline=deadline,
                 max_endpoints=max_endpoints,
                 max_body_bytes=max_body_bytes,
+                max_scan_body_bytes=max_scan_body_bytes,
                 max_descriptor_bytes=max_descriptor_bytes,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                max_header_bytes=max_header_bytes,
+                max_headers=max_headers,
+                max_redirects=max_redirects,
+                max_origins=max_origins,
                 concurrency=concurrency,
                 per_origin_concurrency=per_origin,
             ),
         )
-        code = _run_and_emit(options, fmt, output, verbose, quiet)
+        recorder = None
+        if store or store_url:
+            recorder = prepare_recorder(store_url, config, scan_date)
+        code = _run_and_emit(options, fmt, output, verbose, quiet, recorder)
     except ConnectGuardError as error:
         raise _fail(error) from None
     raise typer.Exit(code)
 
 
+def _transport_options(
+    rdap: bool, rdap_url: str, takeover_table: Path | None, plain_http_port: int
+) -> dict[str, Any]:
+    """The TLS, DNS and domain options, checked: a bad table file is an input error."""
+    if rdap:
+        _check_target(rdap_url)
+    if not 0 < plain_http_port < 65536:
+        raise InputError("--plain-http-port must be a port number from 1 to 65535.")
+    if takeover_table is not None:
+        load_table(str(takeover_table))
+    return {
+        "rdap_url": rdap_url if rdap else None,
+        "takeover_table": str(takeover_table) if takeover_table else None,
+        "plain_http_port": plain_http_port,
+    }
+
+
 def _run_and_emit(
-    options: ScanOptions, fmt: str, output: Path | None, verbose: int, quiet: bool
+    options: ScanOptions,
+    fmt: str,
+    output: Path | None,
+    verbose: int,
+    quiet: bool,
+    record: Callable[[ScanResult], ScanResult] | None = None,
 ) -> int:
     from connectguard.scan import run_scan
 
@@ -298,6 +440,8 @@ def _run_and_emit(
         raise typer.Exit(130) from None
     finally:
         progress.stop()
+    if record is not None:
+        result = record(result)
     return _emit(result, fmt, output, verbose, quiet)
 
 

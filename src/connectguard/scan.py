@@ -10,25 +10,21 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from dataclasses import replace
 
 from connectguard.checks.registry import NOT_YET_CHECKED, run_checks
 from connectguard.connect.descriptor import Descriptor, parse_descriptor
-from connectguard.connect.endpoints import EndpointPlan, plan_endpoints
+from connectguard.connect.endpoints import EndpointPlan, api_endpoints, plan_endpoints
 from connectguard.errors import DescriptorError
 from connectguard.model import Exchange, ScanResult, origin_of
-from connectguard.net.http import HttpClient, Sent
-from connectguard.net.tls import check_certificate
-from connectguard.probes.endpoints import Signer, probe_endpoint
-from connectguard.probes.evidence import (
-    CertificateEvidence,
-    Credentials,
-    EndpointEvidence,
-    Evidence,
-)
-from connectguard.probes.pages import loaded_resources
+from connectguard.net.http import SPENT_BUDGET_PREFIX, HttpClient, Sent
+from connectguard.probes.content import gather_content
+from connectguard.probes.endpoints import Signer, probe_endpoints
+from connectguard.probes.evidence import Credentials, EndpointEvidence, Evidence
+from connectguard.probes.pages import MAX_RESOURCES, MAX_RESOURCES_PER_PAGE, loaded_resources
+from connectguard.probes.takeover import load_table
+from connectguard.probes.transport import gather_transport, plan_transport
 from connectguard.settings import ScanOptions
 from connectguard.verdicts import combine
 
@@ -37,16 +33,21 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 """Called as `progress(phase, done, total)` while a scan runs."""
 
-_T = TypeVar("_T")
-
-MAX_RESOURCES_PER_PAGE = 20
-MAX_RESOURCES = 100
-
 
 def run_scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scan the app whose descriptor is at `options.target`; raise `DescriptorError` if it
     cannot be read. Every other failure is recorded as evidence and shapes the verdicts."""
-    return asyncio.run(scan(options, progress))
+    found: list[ScanResult] = []
+
+    async def main() -> None:
+        # NOTE: the main task returns None on purpose. Python 3.11's asyncio.run formats the
+        # repr of that task, result included, when it puts the SIGINT handler back; the repr
+        # of a ScanResult spells out every response body read (a gzip bomb's 2 MiB of NULs,
+        # four characters a byte, per probe): hundreds of megabytes.
+        found.append(await scan(options, progress))
+
+    asyncio.run(main())
+    return found[0]
 
 
 async def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
@@ -67,6 +68,8 @@ async def scan(options: ScanOptions, progress: Progress | None = None) -> ScanRe
             "scanning %s (%s): %d endpoints", descriptor.key, descriptor_url, len(plan.endpoints)
         )
         evidence = await gather_evidence(client, options, chain, descriptor, plan, started, report)
+        if client.cut_by_budget:
+            evidence = replace(evidence, notes=(*evidence.notes, _budget_note(client, options)))
 
     judgements = run_checks(evidence)
     results = combine(judgements, NOT_YET_CHECKED)
@@ -123,26 +126,54 @@ async def gather_evidence(
 ) -> Evidence:
     now = int(started.timestamp())
     signer = _signer(options, descriptor, now)
-    in_scope = [e for e in plan.endpoints if not e.external]
+    in_scope = [*plan.in_scope, *api_endpoints(descriptor.base_url, options.api_routes)]
 
     report("endpoints", 0, len(in_scope))
-    endpoints_task = _bounded_gather(
-        [probe_endpoint(client, e, descriptor, signer) for e in in_scope],
+    endpoints_task = probe_endpoints(
+        client,
+        in_scope,
+        descriptor,
+        signer,
+        options.probe_install,
         lambda done: report("endpoints", done, len(in_scope)),
     )
     hosts_task = _host_responses(client, chain, descriptor, plan)
-    certs_task = _certificates(client, options, chain, descriptor, plan, started)
-    endpoints, host_responses, certificates = await asyncio.gather(
-        endpoints_task, hosts_task, certs_task
+    transport_plan = plan_transport(
+        options.target,
+        tuple(e.url for e in chain),
+        descriptor,
+        plan,
+        max_origins=options.limits.max_origins,
     )
+    transport_task = gather_transport(
+        client, options, transport_plan, load_table(options.takeover_table)
+    )
+    probes, host_responses, transport = await asyncio.gather(
+        endpoints_task, hosts_task, transport_task
+    )
+    endpoints = list(probes.endpoints)
     report("resources", 0, 1)
     resources = await _resources(client, endpoints, plan)
+    report("content", 0, 1)
+    pages = [
+        e
+        for item in endpoints
+        for e in item.exchanges
+        if e.method == "GET" and e.is_success_with_content
+    ]
+    content = await gather_content(client, descriptor, plan, pages, resources)
+    report("content", 1, 1)
 
-    notes = []
+    notes = [*probes.notes, *transport.notes, *content.notes]
     if plan.dropped:
         notes.append(
             f"{plan.dropped} endpoints were not probed: the plan is capped at "
             f"{options.limits.max_endpoints} (raise it with --max-endpoints)"
+        )
+    if transport_plan.dropped:
+        notes.append(
+            f"{transport_plan.dropped} origins were not given TLS and DNS probes: the plan is "
+            f"capped at {options.limits.max_origins} (raise it with --max-origins)"
         )
     return Evidence(
         target=options.target,
@@ -153,14 +184,24 @@ async def gather_evidence(
         endpoints=tuple(endpoints),
         host_responses=host_responses,
         resources=tuple(resources),
-        certificates=tuple(certificates),
+        transport=transport,
         credentials=Credentials(
             client_key=options.credentials.client_key if options.credentials else None,
-            has_secret=options.credentials is not None,
+            has_secret=probes.signer.shared_secret is not None,
             user_account=options.user_account,
             admin_account=options.admin_account,
         ),
         notes=tuple(notes),
+        content=content,
+        shared_secret=options.credentials.shared_secret if options.credentials else None,
+    )
+
+
+def _budget_note(client: HttpClient, options: ScanOptions) -> str:
+    return (
+        f"{client.cut_by_budget} response bodies were cut to their first {SPENT_BUDGET_PREFIX} "
+        f"bytes: the scan had kept {options.limits.max_scan_body_bytes} bytes of bodies "
+        "(raise it with --max-scan-body-bytes)"
     )
 
 
@@ -173,22 +214,8 @@ def _signer(options: ScanOptions, descriptor: Descriptor, now: int) -> Signer:
         shared_secret=credentials.shared_secret if credentials else None,
         user_account=options.user_account,
         admin_account=options.admin_account,
+        user_jwt=options.user_jwt,
     )
-
-
-async def _bounded_gather(
-    tasks: Sequence[Awaitable[_T]], on_done: Callable[[int], None]
-) -> list[_T]:
-    done = 0
-
-    async def one(task: Awaitable[_T]) -> _T:
-        nonlocal done
-        result = await task
-        done += 1
-        on_done(done)
-        return result
-
-    return list(await asyncio.gather(*(one(t) for t in tasks)))
 
 
 async def _host_responses(
@@ -222,31 +249,6 @@ def _same_origin_prefix(chain: tuple[Exchange, ...]) -> list[Exchange]:
             break
         prefix.append(exchange)
     return prefix
-
-
-async def _certificates(
-    client: HttpClient,
-    options: ScanOptions,
-    chain: tuple[Exchange, ...],
-    descriptor: Descriptor,
-    plan: EndpointPlan,
-    started: dt.datetime,
-) -> list[CertificateEvidence]:
-    targets: dict[tuple[str, int], None] = {}
-    urls = [e.url for e in chain] + [descriptor.base_url] + [e.url for e in plan.endpoints]
-    for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme == "https" and parts.hostname:
-            targets[(parts.hostname, parts.port or 443)] = None
-    timeout = min(options.limits.connect_timeout * 2, max(client.remaining(), 0.1))
-    return list(
-        await asyncio.gather(
-            *(
-                check_certificate(host, port, client.resolver, options.ca_file, timeout, started)
-                for host, port in targets
-            )
-        )
-    )
 
 
 async def _resources(

@@ -252,7 +252,7 @@ def test_deduplication_keeps_flags_only_when_all_agree() -> None:
         ("/shared", Role.PAGE, "a", False, False),
         ("/hooked", Role.PAGE, "h", False, False),
         ("/macro", Role.PAGE, "m", False, True),
-        ("/hooked", Role.WEBHOOK, None, False, False),
+        ("/hooked", Role.WEBHOOK, "e", False, False),  # a webhook is named by its event
     ]
 
 

@@ -44,6 +44,8 @@ def classify(exchange: Exchange, role: Role) -> tuple[Outcome, str]:
     if exchange.error is not None:
         return Outcome.UNDECIDED, exchange.error
     status = exchange.status or 0
+    if status == 429:
+        return Outcome.UNDECIDED, "answered 429: the app rate-limited the scan"
     if 300 <= status < 500:
         return Outcome.DENIED, f"answered {status}"
     if status >= 500:
@@ -249,7 +251,7 @@ def _judge_admin(item: EndpointEvidence, r5: JudgementBuilder, evidence: Evidenc
                 Level.FAIL,
                 item,
                 [exchange],
-                "served an admin page to a user who is not an administrator",
+                "was served to a user who is not an administrator",
                 fix="Check that the token's user is an administrator before serving admin pages.",
                 severity=Severity.HIGH,
             )
@@ -297,6 +299,8 @@ def _finding(
     role = endpoint.role.value
     if endpoint.role is Role.LIFECYCLE:
         role = f"lifecycle hook {endpoint.lifecycle_event}"
+    elif endpoint.role is Role.API:
+        role = "API route"
     elif endpoint.admin:
         role = "admin page"
     first = exchanges[0]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 ONE_YEAR = 31_536_000
 
@@ -138,8 +138,14 @@ class ReferrerPolicy:
     unknown: tuple[str, ...] = field(default=())
 
 
-def effective_referrer_policy(header_values: list[str], html: str = "") -> ReferrerPolicy:
-    """The last recognised token of the header lines; else the last recognised <meta>."""
+def effective_referrer_policy(
+    header_values: list[str], meta_contents: Sequence[str] = ()
+) -> ReferrerPolicy:
+    """The last recognised token of the header lines; else the last valid `<meta name=referrer>`.
+
+    `meta_contents` are the `content` values of the page's referrer meta tags, in order (the
+    HTML parser in `probes.pages` collects them); legacy keywords such as `never` count.
+    """
     tokens = tuple(
         token.strip().lower()
         for value in header_values
@@ -150,38 +156,17 @@ def effective_referrer_policy(header_values: list[str], html: str = "") -> Refer
     unknown = tuple(token for token in tokens if token not in POLICIES)
     if known:
         return ReferrerPolicy(known[-1], "header", tokens, unknown)
-    meta = meta_referrer(html) if html else None
+    meta = meta_policy(meta_contents)
     if meta is not None:
         return ReferrerPolicy(meta, "meta", tokens, unknown)
     return ReferrerPolicy(None, None, tokens, unknown)
 
 
-class _MetaReferrerParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.policies: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "meta":
-            return
-        values = {name.lower(): (value or "") for name, value in attrs}
-        if values.get("name", "").strip().lower() != "referrer":
-            return
-        content = values.get("content", "").strip().lower()
-        policy = _META_LEGACY.get(content, content)
-        if policy in POLICIES:
-            self.policies.append(policy)
-
-
-def meta_referrer(html: str) -> str | None:
-    """The policy of the last valid `<meta name="referrer">` in the page, if any."""
-    parser = _MetaReferrerParser()
-    try:
-        parser.feed(html)
-        parser.close()
-    except (AssertionError, ValueError):
-        pass
-    return parser.policies[-1] if parser.policies else None
+def meta_policy(meta_contents: Sequence[str]) -> str | None:
+    """The policy of the last referrer meta tag whose content is a valid (or legacy) keyword."""
+    policies = [_META_LEGACY.get(c.strip().lower(), c.strip().lower()) for c in meta_contents]
+    valid = [policy for policy in policies if policy in POLICIES]
+    return valid[-1] if valid else None
 
 
 # ---------------------------------------------------------------------------------------------

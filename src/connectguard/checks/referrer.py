@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from connectguard.checks.headers import UNSAFE_POLICIES, effective_referrer_policy
-from connectguard.model import Exchange, Finding, Judgement, JudgementBuilder, Level, Severity
+from connectguard.model import Finding, Judgement, JudgementBuilder, Level, Severity
 from connectguard.probes.evidence import Evidence
+from connectguard.probes.pages import page_of
 
 FIX = "Send Referrer-Policy: strict-origin-when-cross-origin (or no-referrer) on every page."
 
@@ -13,7 +14,9 @@ def check_referrer_policy(evidence: Evidence) -> list[Judgement]:
     r12 = JudgementBuilder("12")
     reported: set[tuple[str, str]] = set()
     for _, exchange in evidence.page_responses():
-        policy = effective_referrer_policy(exchange.header("Referrer-Policy"), _html(exchange))
+        page = page_of(exchange)
+        metas = page.meta_referrers if page is not None else ()
+        policy = effective_referrer_policy(exchange.header("Referrer-Policy"), metas)
         if policy.policy is not None and policy.policy not in UNSAFE_POLICIES:
             r12.count()
             continue
@@ -43,8 +46,3 @@ def check_referrer_policy(evidence: Evidence) -> list[Judgement]:
     if not r12.judged and not r12.findings:
         r12.note("no page answered 2xx with content, so the Referrer-Policy was not judged")
     return [r12.build()]
-
-
-def _html(exchange: Exchange) -> str:
-    content_type = ";".join(exchange.header("Content-Type")).lower()
-    return exchange.text if "html" in content_type or not content_type else ""

@@ -7,6 +7,7 @@ that names the field, so a user can fix the descriptor or the URL they gave.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
@@ -66,7 +67,7 @@ def _load(data: bytes | str, where: str) -> Any:
     if not text.strip():
         raise DescriptorError(f"{where} is empty, not a JSON document.")
     try:
-        return json.loads(text)
+        return _without_lone_surrogates(json.loads(text), text)
     except RecursionError:
         raise DescriptorError(f"{where} nests objects or arrays too deeply to be read.") from None
     except json.JSONDecodeError as error:
@@ -81,6 +82,36 @@ def _load(data: bytes | str, where: str) -> Any:
         ) from None
     except ValueError:  # the only other one: an integer with too many digits to convert
         raise DescriptorError(f"{where} holds a number too long to be read.") from None
+
+
+_LONE_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(document: Any, text: str) -> Any:
+    r"""`document` with every lone surrogate (`"\ud800"` is valid JSON, but no text) replaced by
+    U+FFFD, so that no report, log or store chokes on a string it cannot encode.
+
+    Walked without recursion, and only when the JSON text has such an escape at all.
+    """
+    if not _LONE_SURROGATE_ESCAPE.search(text):
+        return document
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            node[:] = [_clean(item) for item in node]
+            stack.extend(item for item in node if isinstance(item, dict | list))
+        elif isinstance(node, dict):
+            items = [(_clean(key), _clean(value)) for key, value in node.items()]
+            node.clear()
+            node.update(items)
+            stack.extend(value for _, value in items if isinstance(value, dict | list))
+    return _clean(document)
+
+
+def _clean(value: Any) -> Any:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _text(data: bytes | str, where: str) -> str:
@@ -113,11 +144,14 @@ def _kind(value: Any) -> str:
 
 
 def _shown(value: str) -> str:
-    return value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
+    """Descriptor text as a message may quote it: short, one line, control characters escaped
+    (a newline or a terminal escape sequence from the app never reaches the user's terminal)."""
+    short = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in short)
 
 
 def _wrong_type(where: str, field: str, value: Any, wanted: str) -> DescriptorError:
-    return DescriptorError(f'{where} has "{field}" set to {_kind(value)}, not {wanted}.')
+    return DescriptorError(f'{where} has "{_shown(field)}" set to {_kind(value)}, not {wanted}.')
 
 
 def _required_text(document: dict[str, Any], field: str, where: str) -> str:

@@ -35,6 +35,8 @@ class Role(enum.StrEnum):
     LIFECYCLE = "lifecycle"
     WEBHOOK = "webhook"
     PAGE = "page"
+    API = "api"
+    """A route of the app's own API that its iframes call with context tokens (`--api-route`)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,31 @@ def plan_endpoints(
     )
 
 
+def api_endpoints(base_url: str, paths: tuple[str, ...]) -> tuple[Endpoint, ...]:
+    """Endpoints for the routes the user declares as the app's own API (`--api-route PATH`).
+
+    They are not in the descriptor: the app's iframes call them with `context-qsh` tokens, which
+    are legitimate there and nowhere else.
+    """
+    endpoints = []
+    for path in dict.fromkeys(paths):
+        url = fill_context_variables(join_url(base_url, path))
+        endpoints.append(
+            Endpoint(
+                url=url,
+                template=path,
+                role=Role.API,
+                lifecycle_event=None,
+                module_type=None,
+                module_key=None,
+                admin=False,
+                cacheable=False,
+                external=False,
+            )
+        )
+    return tuple(endpoints)
+
+
 def requires_admin(condition: Any, depth: int = 0) -> bool:
     """Whether a module's `conditions` let only administrators see it.
 
@@ -158,6 +185,8 @@ def _module_urls(modules: dict[str, Any]) -> Iterator[_Found]:
 
 def _entry_urls(module_type: str, entry: dict[str, Any]) -> Iterator[_Found]:
     key = entry.get("key")
+    if module_type == "webhooks" and not isinstance(key, str):
+        key = entry.get("event")  # webhooks are named by their event
     admin = module_type in ADMIN_MODULE_TYPES or requires_admin(entry.get("conditions"))
     links_to_product = module_type in _PRODUCT_LINKS and entry.get("context") == "product"
     for parent, url in _url_fields(entry):

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import aiohttp
+from yarl import URL
 
 from connectguard.model import Exchange, Headers, origin_of
 from connectguard.net.resolver import AddressGuardError, GuardedResolver, check_address
@@ -25,7 +26,12 @@ from connectguard.settings import Limits
 
 log = logging.getLogger(__name__)
 
+RATE_LIMIT_RETRIES = 3
+MAX_RETRY_AFTER = 30.0
 USER_AGENT = "connectguard (+security scan of an Atlassian Connect app)"
+NOT_SENT = "not sent: the scan deadline was reached"
+SPENT_BUDGET_PREFIX = 16 * 1024
+"""Bytes read of each body once the scan's body budget (`Limits.max_scan_body_bytes`) is spent."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,11 @@ class HttpClient:
         )
         self.resolver = GuardedResolver(nameserver=nameserver, allow_private=allow_private)
         self.sent = 0
+        # Every body kept in the evidence counts against one budget per scan, so that an app
+        # whose every answer is as large as allowed (a bomb costs it a few bytes) cannot make
+        # the scan hold thousands of full bodies. The descriptor, read first, always fits.
+        self.body_budget = max(limits.max_scan_body_bytes, limits.max_descriptor_bytes)
+        self.cut_by_budget = 0
         self._session: aiohttp.ClientSession | None = None
         self._global = asyncio.Semaphore(limits.concurrency)
 
@@ -108,12 +119,24 @@ class HttpClient:
             limit_per_host=self.limits.per_origin_concurrency,
             use_dns_cache=True,
         )
+        limits = self.limits
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),
+            # Decompression is bounded too: aiohttp inflates a gzip, deflate or brotli body only
+            # as fast as `_read_capped` reads it, so a bomb stops at the body cap.
             auto_decompress=True,
             trust_env=False,
+            timeout=aiohttp.ClientTimeout(
+                total=limits.request_timeout,
+                connect=limits.connect_timeout,
+                sock_connect=limits.connect_timeout,
+                sock_read=limits.read_timeout,
+            ),
+            max_line_size=limits.max_header_bytes,
+            max_field_size=limits.max_header_bytes,
+            max_headers=limits.max_headers,
         )
         return self
 
@@ -125,16 +148,46 @@ class HttpClient:
         return self.deadline - time.monotonic()
 
     async def send(self, request: Sent) -> Exchange:
+        """Send one request; when the app rate-limits (429), back off and retry within the deadline.
+
+        The last answer is returned, so a request still rate-limited after the retries comes back
+        as a 429 for the checks to treat as undecided.
+        """
+        exchange = await self.send_once(request)
+        for attempt in range(RATE_LIMIT_RETRIES):
+            if exchange.status != 429:
+                break
+            wait = _retry_after(exchange, default=0.5 * 2**attempt)
+            if wait >= self.remaining() - self.limits.request_timeout:
+                break
+            log.info("%s rate-limited the scan; retrying in %.1f s", exchange.origin, wait)
+            await asyncio.sleep(wait)
+            exchange = await self.send_once(request)
+        return exchange
+
+    async def send_once(self, request: Sent) -> Exchange:
         """Send one request without following redirects; a failure becomes the record's error."""
         started = time.monotonic()
         record = _RecordBuilder(request)
-        timeout = min(self.limits.request_timeout, self.remaining())
-        if timeout <= 0:
-            return record.failed("not sent: the scan deadline was reached", 0.0)
+        timeout = self.limits.request_timeout
+        if self.remaining() <= 0:
+            return record.failed(NOT_SENT, 0.0)
         try:
             self._guard_literal(request.url)
             async with self._global:
+                # The deadline is read again once a slot is free: a request may wait its turn
+                # behind thousands, and none may start, nor run, past the deadline.
+                started = time.monotonic()
+                timeout = min(self.limits.request_timeout, self.remaining())
+                if timeout <= 0:
+                    return record.failed(NOT_SENT, 0.0)
                 return await asyncio.wait_for(self._exchange(request, record, started), timeout)
+        except aiohttp.ConnectionTimeoutError:
+            error = f"could not connect within {self.limits.connect_timeout:g} s"
+            return record.failed(error, _ms_since(started))
+        except aiohttp.SocketTimeoutError:
+            error = f"the server sent nothing for {self.limits.read_timeout:g} s"
+            return record.failed(error, _ms_since(started))
         except TimeoutError:
             return record.failed(f"timed out after {timeout:.1f} s", _ms_since(started))
         except AddressGuardError as exc:
@@ -148,7 +201,14 @@ class HttpClient:
         except aiohttp.ClientConnectorError as exc:
             return record.failed(f"could not connect: {_reason(exc)}", _ms_since(started))
         except aiohttp.ClientResponseError as exc:
-            return record.failed(f"invalid HTTP response: {exc.message}", _ms_since(started))
+            error = f"invalid HTTP response: {_one_line(exc.message)}"
+            return record.failed(error, _ms_since(started))
+        except aiohttp.ServerDisconnectedError:
+            error = "the server closed the connection before it had answered in full"
+            return record.failed(error, _ms_since(started))
+        except aiohttp.ClientPayloadError as exc:
+            error = f"the body could not be read in full: {_reason(exc)}"
+            return record.failed(error, _ms_since(started))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return record.failed(f"request failed: {_reason(exc)}", _ms_since(started))
 
@@ -176,8 +236,13 @@ class HttpClient:
         return chain
 
     def _guard_literal(self, url: str) -> None:
-        host = urlsplit(url).hostname or ""
+        """Refuse an IP-literal host the guard forbids (names are checked once resolved).
+
+        The host is read as aiohttp reads it: `①②⑦.0.0.1` is 127.0.0.1 once IDNA-normalised,
+        and aiohttp connects to a literal address without asking the resolver.
+        """
         if not self.allow_private:
+            host = URL(url).raw_host or ""
             check_address(host, host)
 
     async def _exchange(self, request: Sent, record: _RecordBuilder, started: float) -> Exchange:
@@ -191,14 +256,38 @@ class HttpClient:
         if request.body is not None:
             kwargs["data"] = request.body
         async with self._session.request(request.method, request.url, **kwargs) as response:
-            cap = request.max_bytes or self.limits.max_body_bytes
-            body, truncated = await _read_capped(response, cap)
+            body, truncated = await self._read_body(
+                response, request.max_bytes or self.limits.max_body_bytes
+            )
             headers = tuple(
                 (k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in response.raw_headers
             )
         exchange = record.answered(response.status, headers, body, truncated, _ms_since(started))
         log.debug("%s %s -> %s", request.method, redact_url(request.url), response.status)
         return exchange
+
+    async def _read_body(self, response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
+        """The body up to `cap` while the scan's body budget lasts, then a short prefix."""
+        if cap > self.body_budget:
+            body, truncated = await _read_capped(response, min(cap, SPENT_BUDGET_PREFIX))
+            if truncated and cap > SPENT_BUDGET_PREFIX:
+                self.cut_by_budget += 1
+            return body, truncated
+        self.body_budget -= cap  # reserved now, so that concurrent reads cannot overshoot
+        body = b""
+        try:
+            body, truncated = await _read_capped(response, cap)
+        finally:
+            self.body_budget += cap - len(body)
+        return body, truncated
+
+
+def _retry_after(exchange: Exchange, default: float) -> float:
+    """Seconds from a Retry-After header (delta-seconds form), capped; else `default`."""
+    values = exchange.header("Retry-After")
+    if values and values[0].strip().isdigit():
+        return min(float(values[0].strip()), MAX_RETRY_AFTER)
+    return default
 
 
 def redirect_target(exchange: Exchange) -> str | None:
@@ -264,4 +353,10 @@ def _reason(exc: BaseException) -> str:
     text = str(exc) or exc.__class__.__name__
     if isinstance(exc, aiohttp.ClientConnectorError) and cause is not None:
         text = str(cause) or text
-    return text.splitlines()[0][:300]
+    return _one_line(text)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """An error message as one line of at most `limit` characters (parsers quote raw bytes)."""
+    joined = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return joined if len(joined) <= limit else joined[: limit - 1] + "…"

@@ -28,8 +28,24 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_exempt_for_tests: tuple[IpNetwork, ...] = ()
+
+
 class AddressGuardError(OSError):
     """A host resolved to an address the guard refuses."""
+
+
+def exempt_for_tests(*networks: str) -> None:
+    """TEST ONLY: let the guard allow `networks`, and nothing else new.
+
+    The hostile-target suite serves its apps on 127.0.0.1, which the guard refuses; it calls
+    this in the scan's child process so that one test network stands in for the public
+    internet while every other private, loopback and metadata address stays refused. No
+    option, setting or environment variable of connectguard reaches it. No argument: reset.
+    """
+    global _exempt_for_tests
+    _exempt_for_tests = tuple(ipaddress.ip_network(n) for n in networks)
 
 
 def is_forbidden_address(address: str) -> bool:
@@ -40,6 +56,8 @@ def is_forbidden_address(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if any(ip in network for network in _exempt_for_tests):
+        return False
     return (
         ip in METADATA_ADDRESSES
         or ip.is_private

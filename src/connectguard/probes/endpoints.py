@@ -12,12 +12,15 @@ import asyncio
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from connectguard.connect.descriptor import Descriptor
 from connectguard.connect.endpoints import Endpoint, Role
 from connectguard.connect.tokens import (
+    COMPUTED,
+    CONTEXT_QSH,
     ForgedToken,
     connect_token,
     forged_tokens,
@@ -27,7 +30,7 @@ from connectguard.connect.tokens import (
 )
 from connectguard.model import Exchange
 from connectguard.net.http import HttpClient, Sent, redirect_target
-from connectguard.probes.evidence import EndpointEvidence
+from connectguard.probes.evidence import EndpointEvidence, ProbeTenant
 
 INSTALL_EVENTS = frozenset({"installed", "uninstalled"})
 SIGNED_INSTALL_NOTE = "signed-install hook: the scanner cannot sign an RS256 install token"
@@ -43,12 +46,15 @@ class Signer:
     shared_secret: str | None = None
     user_account: str | None = None
     admin_account: str | None = None
+    user_jwt: str | None = field(default=None, repr=False)
 
     @property
     def issuer(self) -> str:
         return self.client_key or PROBE_CLIENT_KEY
 
-    def valid(self, method: str, url: str, subject: str | None) -> str:
+    def valid(self, method: str, url: str, subject: str | None, context: bool = False) -> str:
+        """A correct token for this request; with `context`, a `context-qsh` token as an app's
+        iframe sends to the app's own API."""
         assert self.shared_secret is not None
         return connect_token(
             method=method,
@@ -58,10 +64,12 @@ class Signer:
             secret=self.shared_secret,
             subject=subject,
             now=self.now,
+            qsh=CONTEXT_QSH if context else COMPUTED,
         )
 
 
 PROBE_CLIENT_KEY = f"connectguard-probe-{uuid.uuid4()}"
+QSH_PROBES = frozenset({"no-qsh", "qsh-other-path", "qsh-other-query", "qsh-other-method"})
 
 
 def methods_for(endpoint: Endpoint) -> tuple[str, ...]:
@@ -96,19 +104,28 @@ async def _probe_install_hook(
     # A fresh clientKey per probe, so an app that accepts the forged install registers a
     # throw-away tenant instead of overwriting a real one.
     event = endpoint.lifecycle_event or "installed"
-    requests = [_install_request(endpoint, descriptor, event, None)]
-    for forged in install_tokens(endpoint.url, signer.base_url, signer.issuer, signer.now):
-        requests.append(_install_request(endpoint, descriptor, event, forged))
+    variants: list[ForgedToken | None] = [None]
+    variants.extend(install_tokens(endpoint.url, signer.base_url, signer.issuer, signer.now))
+    tenants = [ProbeTenant.new(v.name if v else "none") for v in variants]
+    requests = [
+        install_request(endpoint, descriptor, event, tenant, forged)
+        for tenant, forged in zip(tenants, variants, strict=True)
+    ]
     exchanges = await _send_all(client, requests)
-    return EndpointEvidence(endpoint, tuple(exchanges), skipped=(SIGNED_INSTALL_NOTE,))
-
-
-def _install_request(
-    endpoint: Endpoint, descriptor: Descriptor, event: str, forged: ForgedToken | None
-) -> Sent:
-    payload = install_payload(
-        descriptor, f"connectguard-probe-{uuid.uuid4()}", secrets.token_hex(32), event
+    return EndpointEvidence(
+        endpoint, tuple(exchanges), skipped=(SIGNED_INSTALL_NOTE,), tenants=tuple(tenants)
     )
+
+
+def install_request(
+    endpoint: Endpoint,
+    descriptor: Descriptor,
+    event: str,
+    tenant: ProbeTenant,
+    forged: ForgedToken | None,
+) -> Sent:
+    """A lifecycle POST with a well-formed payload for `tenant`, carrying `forged` if given."""
+    payload = install_payload(descriptor, tenant.client_key, tenant.shared_secret, event)
     headers = {"Content-Type": "application/json"}
     if forged is not None:
         headers["Authorization"] = f"JWT {forged.token}"
@@ -117,7 +134,7 @@ def _install_request(
         endpoint.url,
         headers=headers,
         body=json.dumps(payload).encode(),
-        token=forged.name if forged else "none",
+        token=tenant.token,
         purpose=f"{event} payload",
     )
 
@@ -127,6 +144,7 @@ async def _probe_token_endpoint(
 ) -> EndpointEvidence:
     skipped: list[str] = []
     exchanges: list[Exchange] = []
+    body = post_body(endpoint, descriptor)
 
     # Positive control first: with credentials, a correct token must be accepted, or the
     # rejections of forged tokens prove nothing about this endpoint.
@@ -137,13 +155,15 @@ async def _probe_token_endpoint(
             skipped.append("admin page and no admin account given: no valid-token control")
         else:
             method = _control_method(endpoint)
-            token = signer.valid(method, endpoint.url, subject)
-            control = await _send_judged(client, _token_request(endpoint, method, token, "valid"))
+            token = signer.valid(method, endpoint.url, subject, context=endpoint.role is Role.API)
+            control = await _send_judged(
+                client, _token_request(endpoint, method, token, "valid", body)
+            )
             exchanges.extend(control)
             accepted_valid = _accepted(control[-1])
 
     requests: list[Sent] = [
-        _token_request(endpoint, method, None, "none") for method in methods_for(endpoint)
+        _token_request(endpoint, method, None, "none", body) for method in methods_for(endpoint)
     ]
     for method in methods_for(endpoint):
         for forged in forged_tokens(
@@ -154,24 +174,40 @@ async def _probe_token_endpoint(
             signer.now,
             secret=signer.shared_secret,
         ):
-            requests.append(_token_request(endpoint, method, forged.token, forged.name))
+            if forged.name in QSH_PROBES and endpoint.role is Role.API:
+                continue
+            requests.append(_token_request(endpoint, method, forged.token, forged.name, body))
 
-    if endpoint.admin and signer.shared_secret is not None and signer.user_account is not None:
-        method = _control_method(endpoint)
-        token = signer.valid(method, endpoint.url, signer.user_account)
-        requests.append(_token_request(endpoint, method, token, "non-admin-user"))
+    user_token = _non_admin_token(endpoint, signer)
+    if user_token is not None:
+        requests.append(_token_request(endpoint, "GET", user_token, "non-admin-user"))
 
-    if accepted_valid and signer.shared_secret is not None:
+    if endpoint.role is Role.API:
+        # The app's iframes call its own API with context-qsh tokens, which bind no request:
+        # a tampered qsh proves nothing there.
+        skipped.append("API route: context-qsh tokens are legitimate, so qsh is not probed")
+    elif accepted_valid and signer.shared_secret is not None:
         method = _control_method(endpoint)
         for forged in qsh_tampered_tokens(
             method, endpoint.url, signer.base_url, signer.issuer, signer.shared_secret, signer.now
         ):
-            requests.append(_token_request(endpoint, method, forged.token, forged.name))
+            requests.append(_token_request(endpoint, method, forged.token, forged.name, body))
     elif signer.shared_secret is not None and not endpoint.admin:
         skipped.append("the app did not accept a valid token here, so qsh was not probed")
 
     exchanges.extend(await _send_all(client, requests))
     return EndpointEvidence(endpoint, tuple(exchanges), skipped=tuple(skipped))
+
+
+def _non_admin_token(endpoint: Endpoint, signer: Signer) -> str | None:
+    """A non-admin user's token for an admin page: given by the user, or signed for them."""
+    if not endpoint.admin:
+        return None
+    if signer.user_jwt is not None:
+        return signer.user_jwt
+    if signer.shared_secret is not None and signer.user_account is not None:
+        return signer.valid("GET", endpoint.url, signer.user_account)
+    return None
 
 
 def _subject_for(endpoint: Endpoint, signer: Signer) -> str | None:
@@ -181,28 +217,56 @@ def _subject_for(endpoint: Endpoint, signer: Signer) -> str | None:
 
 
 def _control_method(endpoint: Endpoint) -> str:
-    return "GET" if endpoint.role is Role.PAGE else "POST"
+    return "GET" if endpoint.role in (Role.PAGE, Role.API) else "POST"
 
 
-def _token_request(endpoint: Endpoint, method: str, token: str | None, label: str) -> Sent:
+def _token_request(
+    endpoint: Endpoint, method: str, token: str | None, label: str, body: bytes = b"{}"
+) -> Sent:
     headers: dict[str, str] = {}
-    body: bytes | None = None
     if token is not None:
         headers["Authorization"] = f"JWT {token}"
-    if method == "POST":
-        headers["Content-Type"] = "application/json"
-        body = json.dumps(_post_body(endpoint)).encode()
+    if method != "POST":
+        return Sent(method, endpoint.url, headers=headers, token=label)
+    headers["Content-Type"] = "application/json"
     return Sent(method, endpoint.url, headers=headers, body=body, token=label)
 
 
-def _post_body(endpoint: Endpoint) -> dict[str, object]:
+def post_body(endpoint: Endpoint, descriptor: Descriptor) -> bytes:
+    """What the product would POST there: a lifecycle payload, or a realistic webhook event."""
+    if endpoint.role is Role.LIFECYCLE:
+        event = endpoint.lifecycle_event or "enabled"
+        payload = install_payload(descriptor, PROBE_CLIENT_KEY, secrets.token_hex(32), event)
+        return json.dumps(payload).encode()
     if endpoint.role is Role.WEBHOOK:
+        return json.dumps(_webhook_event(endpoint)).encode()
+    return b"{}"
+
+
+def _webhook_event(endpoint: Endpoint) -> dict[str, object]:
+    event = endpoint.module_key if endpoint.module_type == "webhooks" else None
+    user = {"accountId": "557058:connectguard-probe", "displayName": "connectguard probe"}
+    if event is None or event.startswith("jira:") or "issue" in event:
         return {
             "timestamp": 1700000000000,
-            "webhookEvent": endpoint.module_key or "connectguard_probe",
-            "user": {"accountId": "connectguard-probe"},
+            "webhookEvent": event or "jira:issue_updated",
+            "issue_event_type_name": "issue_updated",
+            "user": user,
+            "issue": {
+                "id": "10001",
+                "key": "TEST-1",
+                "fields": {
+                    "summary": "connectguard probe",
+                    "project": {"id": "10000", "key": "TEST"},
+                },
+            },
         }
-    return {}
+    return {
+        "timestamp": 1700000000000,
+        "event": event,
+        "userAccountId": user["accountId"],
+        "page": {"id": 123456, "title": "connectguard probe", "spaceKey": "TEST"},
+    }
 
 
 async def _send_all(client: HttpClient, requests: list[Sent]) -> list[Exchange]:
@@ -240,3 +304,100 @@ def _only_trailing_slash(url: str, location: str) -> bool:
 
 def _accepted(exchange: Exchange) -> bool:
     return exchange.status is not None and 200 <= exchange.status < 300
+
+
+@dataclass(frozen=True)
+class EndpointProbes:
+    """The evidence of every endpoint, and what the scan did to an app that took a forged install.
+
+    `signer` is what the token probes were signed with: the user's credentials, or, with
+    `--probe-install`, the throw-away tenant the app accepted.
+    """
+
+    endpoints: tuple[EndpointEvidence, ...]
+    signer: Signer
+    notes: tuple[str, ...] = ()
+
+
+async def probe_endpoints(
+    client: HttpClient,
+    endpoints: list[Endpoint],
+    descriptor: Descriptor,
+    signer: Signer,
+    probe_install: bool,
+    on_done: Callable[[int], None],
+) -> EndpointProbes:
+    """Probe every endpoint; clean up after (and, if asked, use) a forged install that worked."""
+    done = 0
+
+    async def one(endpoint: Endpoint, with_signer: Signer) -> EndpointEvidence:
+        nonlocal done
+        result = await probe_endpoint(client, endpoint, descriptor, with_signer)
+        done += 1
+        on_done(done)
+        return result
+
+    results = list(await asyncio.gather(*(one(e, signer) for e in endpoints)))
+    accepted = accepted_installs(results)
+    notes: list[str] = []
+    if accepted and probe_install and signer.shared_secret is None:
+        tenant = accepted[0]
+        signer = replace(signer, client_key=tenant.client_key, shared_secret=tenant.shared_secret)
+        again = [i for i, item in enumerate(results) if not _is_install_hook(item.endpoint)]
+        redone = await asyncio.gather(*(one(results[i].endpoint, signer) for i in again))
+        for index, item in zip(again, redone, strict=True):
+            results[index] = item
+        notes.append(
+            f"--probe-install: the app accepted a forged install, so this scan registered the "
+            f"throw-away tenant {tenant.client_key} and ran its authenticated probes as that tenant"
+        )
+    if accepted:
+        notes.extend(await _uninstall(client, results, descriptor, accepted))
+    return EndpointProbes(tuple(results), signer, tuple(notes))
+
+
+def accepted_installs(results: list[EndpointEvidence]) -> list[ProbeTenant]:
+    """The throw-away tenants an `installed` hook answered 2xx for."""
+    tenants: list[ProbeTenant] = []
+    for item in results:
+        if item.endpoint.lifecycle_event != "installed":
+            continue
+        accepted = {e.token for e in item.exchanges if _accepted(e)}
+        tenants.extend(t for t in item.tenants if t.token in accepted)
+    return tenants
+
+
+def _is_install_hook(endpoint: Endpoint) -> bool:
+    return endpoint.role is Role.LIFECYCLE and endpoint.lifecycle_event in INSTALL_EVENTS
+
+
+async def _uninstall(
+    client: HttpClient,
+    results: list[EndpointEvidence],
+    descriptor: Descriptor,
+    tenants: list[ProbeTenant],
+) -> list[str]:
+    """Send each registered throw-away tenant's uninstall, and say plainly what happened."""
+    hooks = [r.endpoint for r in results if r.endpoint.lifecycle_event == "uninstalled"]
+    keys = ", ".join(t.client_key for t in tenants)
+    if not hooks:
+        return [
+            f"the app registered throw-away tenants ({keys}) and has no uninstalled hook: "
+            "remove them by hand"
+        ]
+    requests = [install_request(hooks[0], descriptor, "uninstalled", t, None) for t in tenants]
+    answers = await asyncio.gather(*(client.send(r) for r in requests))
+    notes = []
+    for tenant, answer in zip(tenants, answers, strict=True):
+        if _accepted(answer):
+            notes.append(
+                f"the throw-away tenant {tenant.client_key} was removed again "
+                f"(uninstalled answered {answer.status})"
+            )
+        else:
+            outcome = answer.error or f"answered {answer.status}"
+            notes.append(
+                f"the throw-away tenant {tenant.client_key} could not be removed "
+                f"(uninstalled {outcome}): remove it by hand"
+            )
+    return notes

@@ -5,11 +5,28 @@ Probes fill it; checks never touch the network, they only read an `Evidence`.
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from dataclasses import dataclass, field
 
 from connectguard.connect.descriptor import Descriptor
 from connectguard.connect.endpoints import Endpoint, EndpointPlan, Role
 from connectguard.model import Exchange
+from connectguard.probes.content import ContentEvidence
+from connectguard.probes.transport_evidence import TransportEvidence
+
+
+@dataclass(frozen=True)
+class ProbeTenant:
+    """A throw-away tenant whose install payload one probe carried (never a real tenant)."""
+
+    token: str
+    client_key: str
+    shared_secret: str = field(repr=False)
+
+    @classmethod
+    def new(cls, token: str) -> ProbeTenant:
+        return cls(token, f"connectguard-probe-{uuid.uuid4()}", secrets.token_hex(32))
 
 
 @dataclass(frozen=True)
@@ -22,27 +39,12 @@ class EndpointEvidence:
     endpoint: Endpoint
     exchanges: tuple[Exchange, ...]
     skipped: tuple[str, ...] = ()
+    tenants: tuple[ProbeTenant, ...] = ()
 
     def by_token(self, token: str, method: str | None = None) -> list[Exchange]:
         return [
             e for e in self.exchanges if e.token == token and (method is None or e.method == method)
         ]
-
-
-@dataclass(frozen=True)
-class CertificateEvidence:
-    """The outcome of a certificate-verifying TLS handshake with one host and port."""
-
-    host: str
-    port: int
-    verified: bool
-    error: str | None = None
-    subject: str = ""
-    issuer: str = ""
-    not_after: str = ""
-    days_left: int | None = None
-    sans: tuple[str, ...] = ()
-    probe_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,14 @@ class Evidence:
     endpoints: tuple[EndpointEvidence, ...] = ()
     host_responses: tuple[tuple[str, tuple[Exchange, ...]], ...] = ()
     resources: tuple[Exchange, ...] = ()
-    certificates: tuple[CertificateEvidence, ...] = ()
+    transport: TransportEvidence = field(default_factory=TransportEvidence)
     credentials: Credentials = field(default_factory=Credentials)
     shared_secret_digest: str | None = None
     notes: tuple[str, ...] = ()
+    content: ContentEvidence = field(default_factory=ContentEvidence)
+    # The test installation's sharedSecret, for requirement 7 to look for in pages. Kept out of
+    # repr and comparisons so that it cannot reach a log or a report by accident.
+    shared_secret: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def descriptor_url(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.text import Text
 
 from connectguard.model import Finding, Level, RequirementResult, ScanResult, Verdict
@@ -17,15 +17,27 @@ STYLES = {
     Verdict.NOT_TESTED: "dim",
     Verdict.NOT_APPLICABLE: "dim",
 }
+INDENT = " " * 3
+DETAIL = " " * 5
 LEVEL_STYLES = {Level.FAIL: "red", Level.WARNING: "yellow", Level.ADVICE: "cyan", Level.INFO: "dim"}
 
 
+def escape(text: str) -> str:
+    """Text from the app, safe to print: markup escaped, and control characters written as
+    escapes, so that a descriptor or an answer cannot drive the user's terminal (`\x1b]0;`)."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return escape_markup(shown)
+
+
 def render_console(result: ScanResult, console: Console, verbose: bool = False) -> None:
-    console.print(
-        f"[bold]connectguard[/] scan of [bold]{escape(result.app_name or '?')}[/] "
-        f"({escape(result.app_key or '?')}) at {escape(result.target)}"
-    )
-    console.print(f"baseUrl {escape(result.base_url or '?')}, {result.exchanges} requests\n")
+    if result.base_url is None and "://" not in result.target:
+        console.print(f"[bold]connectguard[/] source scan of [bold]{escape(result.target)}[/]\n")
+    else:
+        console.print(
+            f"[bold]connectguard[/] scan of [bold]{escape(result.app_name or '?')}[/] "
+            f"({escape(result.app_key or '?')}) at {escape(result.target)}"
+        )
+        console.print(f"baseUrl {escape(result.base_url or '?')}, {result.exchanges} requests\n")
     for requirement in result.requirements:
         _requirement(requirement, console, verbose)
     for note in result.notes:
@@ -36,38 +48,39 @@ def render_console(result: ScanResult, console: Console, verbose: bool = False) 
 def _requirement(result: RequirementResult, console: Console, verbose: bool) -> None:
     info = BY_NUMBER[result.requirement]
     line = Text()
+    line.append(f"{result.requirement:>2} ", style="bold")
     line.append(f"{result.verdict.value.upper():<15}", style=STYLES[result.verdict])
-    line.append(f"{result.requirement:>2}. ", style="bold")
     line.append(f"{info.title} ")
     line.append(f"(now {info.current})", style="dim")
     console.print(line)
     if result.verdict is not Verdict.PASS or verbose:
-        console.print(f"{'':17}[dim]{escape(result.reason)}[/]")
+        console.print(f"{INDENT}[dim]{escape(result.reason)}[/]")
     shown = [f for f in result.findings if verbose or f.level in (Level.FAIL, Level.WARNING)]
     for finding in shown:
         _finding(finding, console, verbose)
     hidden = len(result.findings) - len(shown)
     if hidden:
-        console.print(f"{'':17}[dim]+{hidden} advice/info finding(s); -v shows them[/]")
+        console.print(f"{INDENT}[dim]+{hidden} advice/info finding(s); -v shows them[/]")
     if verbose:
         for note in result.notes:
-            console.print(f"{'':17}[dim]note: {escape(note)}[/]")
+            console.print(f"{INDENT}[dim]note: {escape(note)}[/]")
 
 
 def _finding(finding: Finding, console: Console, verbose: bool) -> None:
     style = LEVEL_STYLES[finding.level]
-    console.print(f"{'':17}[{style}]{finding.level.value}[/] {escape(finding.summary)}")
-    where = f"{finding.method} {finding.origin}{finding.path}".strip()
-    console.print(f"{'':19}[dim]{escape(where)}[/]")
+    console.print(f"{INDENT}[{style}]{finding.level.value}:[/] {escape(finding.summary)}")
+    if not finding.evidence:
+        where = f"{finding.method} {finding.origin}{finding.path}".strip()
+        console.print(f"{DETAIL}[dim]at {escape(where)}[/]")
     if finding.fix:
-        console.print(f"{'':19}[dim]fix: {escape(finding.fix)}[/]")
+        console.print(f"{DETAIL}[dim]fix: {escape(finding.fix)}[/]")
     for name, value in finding.facts:
-        console.print(f"{'':19}[dim]{escape(name)}: {escape(value)}[/]")
+        console.print(f"{DETAIL}[dim]{escape(name)}: {escape(value)}[/]")
     evidence = finding.evidence if verbose else finding.evidence[:2]
     for exchange in evidence:
         answer = exchange.error or f"{exchange.status}"
         console.print(
-            f"{'':19}[dim]sent {exchange.method} {escape(exchange.url)} "
+            f"{DETAIL}[dim]sent {exchange.method} {escape(exchange.url)} "
             f"(token: {exchange.token}) -> {escape(answer)}[/]"
         )
 

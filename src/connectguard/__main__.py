@@ -1,0 +1,5 @@
+"""`python -m connectguard` runs the command line."""
+
+from connectguard.cli import main
+
+main()

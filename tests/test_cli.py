@@ -1,0 +1,175 @@
+"""The command line as a user runs it: exit codes, one-sentence errors, JSON output."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from connectguard.cli import app
+from connectguard.fixture import ServedCase, serve_case
+
+runner = CliRunner()
+
+PAGE_ROUTE = {"path": "/page", "auth": "jwt", "ok": {"status": 200, "body": "hi"}}
+HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Login</body></html>"
+
+
+def _case(routes: list[dict[str, Any]], descriptor: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "id": "cli-case",
+        "title": "an app for command-line tests",
+        "app": {
+            "descriptor": descriptor
+            or {
+                "key": "cli-app",
+                "name": "CLI App",
+                "baseUrl": "{base}",
+                "modules": {"generalPages": [{"key": "p", "url": "/page"}]},
+            },
+            "default_headers": {
+                "Strict-Transport-Security": ["max-age=31536000"],
+                "Cache-Control": ["no-cache, no-store"],
+                "Referrer-Policy": ["no-referrer"],
+            },
+            "routes": [
+                {"path": "/page", "auth": "jwt", "ok": {"status": 200, "body": "hi"}},
+                *routes,
+            ],
+        },
+        "install": {"clientKey": "cli-client", "sharedSecret": "s" * 40, "admins": []},
+        "expect": {},
+    }
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[ServedCase]:
+    routes = [
+        {"path": "/html.json", "ok": {"status": 200, "body": HTML_PAGE}},
+        {"path": "/list.json", "ok": {"status": 200, "json": [1, 2]}},
+        {"path": "/nokey.json", "ok": {"status": 200, "json": {"name": "x", "baseUrl": "{base}"}}},
+        {
+            "path": "/ftp.json",
+            "ok": {"status": 200, "json": {"key": "k", "name": "n", "baseUrl": "ftp://x.test"}},
+        },
+        {"path": "/missing.json", "ok": {"status": 404}},
+        {"path": "/big.json", "ok": {"status": 200, "json": {"key": "k" * 5000, "name": "n"}}},
+    ]
+    with serve_case(_case(routes)) as served:
+        yield served
+
+
+def _scan(served: ServedCase, path: str, *args: str) -> Any:
+    return runner.invoke(app, ["scan", served.base + path, "--ca-file", served.ca_file, *args])
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/html.json", "is an HTML page, not JSON"),
+        ("/list.json", "is an array in JSON, not an object"),
+        ("/nokey.json", '"key"'),
+        ("/ftp.json", "baseUrl"),
+        ("/missing.json", "answered 404"),
+    ],
+)
+def test_bad_descriptor_is_one_sentence_and_exit_2(
+    served: ServedCase, path: str, message: str
+) -> None:
+    result = _scan(served, path)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_descriptor_over_the_size_cap(served: ServedCase) -> None:
+    result = _scan(served, "/big.json", "--max-descriptor-bytes", "1000")
+    assert result.exit_code == 2
+    assert "larger than the 1000 byte limit" in result.output
+
+
+def test_unreachable_host_is_exit_2() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = runner.invoke(app, ["scan", f"https://127.0.0.1:{port}/atlassian-connect.json"])
+    assert result.exit_code == 2
+    assert "Could not fetch the descriptor" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scan", "not a url"], "is not an http(s) URL"),
+        (["scan", "https://x.test/a.json", "--nameserver", "nope"], "Bad --nameserver"),
+        (["scan", "https://x.test/a.json", "--shared-secret", "short"], "both a clientKey"),
+        (
+            ["scan", "https://x.test/a.json", "--client-key", "k", "--shared-secret", "short"],
+            "at least 16 characters",
+        ),
+        (["scan", "https://x.test/a.json", "--format", "xml"], "Unknown format"),
+        (["scan", "https://x.test/a.json", "--ca-file", "/nonexistent.pem"], "does not exist"),
+        (["scan", "https://x.test/a.json", "--timeout", "0"], "positive number"),
+    ],
+)
+def test_usage_errors(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_secret_is_never_echoed(served: ServedCase) -> None:
+    secret = "z" * 15
+    result = runner.invoke(
+        app, ["scan", served.target, "--client-key", "k", "--shared-secret", secret]
+    )
+    assert result.exit_code == 2
+    assert secret not in result.output
+
+
+def test_json_report_and_exit_code(served: ServedCase, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = _scan(served, "/atlassian-connect.json", "--format", "json", "-o", str(out))
+    report = json.loads(out.read_text())
+    assert set(report["requirements"]) == {str(n) for n in range(1, 16)}
+    verdicts = {n: r["verdict"] for n, r in report["requirements"].items()}
+    assert verdicts["5"] == "pass" and verdicts["9"] == "not_tested"
+    assert report["exit_code"] == result.exit_code == 0
+
+
+def test_credentials_file_and_no_secret_in_report(served: ServedCase, tmp_path: Path) -> None:
+    creds = tmp_path / "install.json"
+    creds.write_text(json.dumps({"clientKey": "cli-client", "sharedSecret": "s" * 40}))
+    result = _scan(
+        served, "/atlassian-connect.json", "--credentials-file", str(creds), "-f", "json"
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["requirements"]["13"]["verdict"] == "pass"
+    assert "s" * 40 not in result.stdout
+
+
+def test_console_script_version_and_help() -> None:
+    exe = [sys.executable, "-m", "connectguard"]
+    version = subprocess.run([*exe, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("connectguard ")
+    for command in (["scan"], ["demo"], ["schema"]):
+        help_text = subprocess.run([*exe, *command, "--help"], capture_output=True, text=True)
+        assert help_text.returncode == 0 and "Usage" in help_text.stdout
+
+
+def test_demo_finds_its_deliberate_faults() -> None:
+    result = runner.invoke(app, ["demo", "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    verdicts = {n: r["verdict"] for n, r in report["requirements"].items()}
+    for requirement in ("1", "2", "5", "11", "12", "13"):
+        assert verdicts[requirement] == "fail", (requirement, verdicts)
+    assert verdicts["9"] == "pass"
