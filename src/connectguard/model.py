@@ -77,7 +77,7 @@ class Exchange:
     token: str = "none"
     status: int | None = None
     headers: Headers = ()
-    body: bytes = b""
+    body: bytes = field(default=b"", repr=False)
     truncated: bool = False
     elapsed_ms: float = 0.0
     error: str | None = None
