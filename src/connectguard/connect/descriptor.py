@@ -92,9 +92,10 @@ def _without_lone_surrogates(document: Any, text: str) -> Any:
     r"""`document` with every lone surrogate (`"\ud800"` is valid JSON, but no text) replaced by
     U+FFFD, so that no report, log or store chokes on a string it cannot encode.
 
-    Walked without recursion, and only when the JSON text has such an escape at all.
+    Walked without recursion, and only when the JSON text has such an escape (or, given as
+    text, such a character) at all.
     """
-    if not _LONE_SURROGATE_ESCAPE.search(text):
+    if not (_LONE_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text)):
         return document
     stack = [document]
     while stack:
