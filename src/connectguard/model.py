@@ -36,6 +36,17 @@ class Severity(enum.StrEnum):
     LOW = "low"
     NONE = "none"
 
+    @classmethod
+    def from_score(cls, score: float) -> Severity:
+        """SPEC's bands of a CVSS v3 base score: critical 9.0+, high 7.0+, medium 4.0+, low."""
+        if score >= 9.0:
+            return cls.CRITICAL
+        if score >= 7.0:
+            return cls.HIGH
+        if score >= 4.0:
+            return cls.MEDIUM
+        return cls.LOW if score > 0.0 else cls.NONE
+
 
 Headers = tuple[tuple[str, str], ...]
 """Header lines as received: order and repeats kept, names as sent."""

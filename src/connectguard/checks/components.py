@@ -107,7 +107,7 @@ def _finding(item: _Seen, vulnerabilities: list[Vulnerability]) -> Finding:
             f"Upgrade {detection.component} to {fixed} or later (the first version outside every "
             "listed range), or replace it where no fixed release exists."
         ),
-        severity=_severity(worst.score),
+        severity=Severity.from_score(worst.score),
         origin=origin_of(item.url),
         path=_path(item.url),
         method="GET",
@@ -127,16 +127,6 @@ def _fixed_version(vulnerabilities: list[Vulnerability]) -> str:
         if is_at_or_above(vulnerability.below, best):
             best = vulnerability.below
     return best
-
-
-def _severity(score: float) -> Severity:
-    if score >= 9.0:
-        return Severity.CRITICAL
-    if score >= 7.0:
-        return Severity.HIGH
-    if score >= 4.0:
-        return Severity.MEDIUM
-    return Severity.LOW if score > 0 else Severity.NONE
 
 
 def _path(url: str) -> str:

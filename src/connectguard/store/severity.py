@@ -73,13 +73,8 @@ def parse_vector(vector: str) -> Score:
 
 def severity_of(score: float) -> Severity:
     """SPEC's bands; a failing finding is never below low, whatever its score."""
-    if score >= 9.0:
-        return Severity.CRITICAL
-    if score >= 7.0:
-        return Severity.HIGH
-    if score >= 4.0:
-        return Severity.MEDIUM
-    return Severity.LOW
+    severity = Severity.from_score(score)
+    return Severity.LOW if severity is Severity.NONE else severity
 
 
 def score_finding(finding: Finding, overrides: dict[str, str] | None = None) -> Score:

@@ -79,19 +79,6 @@ def normalize_name(ecosystem: str, name: str) -> str:
     return name
 
 
-def severity_of_score(score: float) -> Severity:
-    """SPEC requirement 15's bands: critical 9.0+, high 7.0+, medium 4.0+, low below."""
-    if score >= 9.0:
-        return Severity.CRITICAL
-    if score >= 7.0:
-        return Severity.HIGH
-    if score >= 4.0:
-        return Severity.MEDIUM
-    if score > 0.0:
-        return Severity.LOW
-    return Severity.NONE
-
-
 @dataclass(frozen=True)
 class Rating:
     severity: Severity
@@ -116,7 +103,7 @@ def rate(record: dict[str, Any]) -> Rating:
         if kind in vectors:
             score = parse(vectors[kind])
             if score is not None:
-                return Rating(severity_of_score(score), score, vectors[kind], kind)
+                return Rating(Severity.from_score(score), score, vectors[kind], kind)
     return _worded(record)
 
 
