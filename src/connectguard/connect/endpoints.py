@@ -104,7 +104,7 @@ def plan_endpoints(
     endpoints = _deduplicate(endpoint for endpoint in built if endpoint is not None)
     kept = max(0, max_endpoints)
 
-    named = [descriptor.base_url, *_absolute_strings(descriptor.raw)]
+    named = [descriptor.base_url, *absolute_urls(descriptor.raw)]
     return EndpointPlan(
         endpoints=tuple(endpoints[:kept]),
         app_origins=app_origins,
@@ -235,7 +235,7 @@ def _is_container(value: Any) -> bool:
     return isinstance(value, dict | list)
 
 
-def _absolute_strings(document: Any) -> Iterator[str]:
+def absolute_urls(document: Any) -> Iterator[str]:
     """Every string in the document that is an absolute URL with an authority, in order."""
     stack = [document]
     while stack:

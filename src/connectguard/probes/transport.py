@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from connectguard.connect.descriptor import Descriptor
-from connectguard.connect.endpoints import EndpointPlan
+from connectguard.connect.endpoints import EndpointPlan, absolute_urls
 from connectguard.connect.urls import scheme_of
 from connectguard.model import Exchange
 from connectguard.net.dns import DnsClient
@@ -77,7 +77,7 @@ def plan_transport(
 
     At most `max_origins` origins are kept, the app's own first; `dropped` counts the others.
     """
-    urls = [target, *chain_urls, descriptor.base_url, *_absolute_urls(descriptor.raw)]
+    urls = [target, *chain_urls, descriptor.base_url, *absolute_urls(descriptor.raw)]
     origins: dict[str, dict[str, None]] = {}
     tls: dict[tuple[str, int], None] = {}
     kept: set[str] = set()
@@ -351,17 +351,3 @@ def _origin(scheme: str, host: str, port: int) -> str:
 def _host(origin: str) -> str:
     parts = _split(origin)
     return parts[1] if parts else ""
-
-
-def _absolute_urls(document: Any) -> Iterator[str]:
-    """Every string in the descriptor that is an absolute URL with an authority."""
-    stack: list[Any] = [document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if scheme_of(node):
-                yield node
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
