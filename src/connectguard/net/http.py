@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -21,6 +20,7 @@ import aiohttp
 from yarl import URL
 
 from connectguard.model import Exchange, Headers, origin_of
+from connectguard.net.contexts import unverified_context
 from connectguard.net.resolver import AddressGuardError, GuardedResolver, check_address
 from connectguard.settings import Limits
 
@@ -109,12 +109,10 @@ class HttpClient:
     async def __aenter__(self) -> HttpClient:
         # Probes never verify certificates: requirement 3 judges certificates on its own,
         # and every other requirement must still be judged on a host with a bad certificate.
-        insecure = ssl.create_default_context()
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
+        # Nor do they refuse old protocol versions: requirement 1 judges those.
         connector = aiohttp.TCPConnector(
             resolver=self.resolver,
-            ssl=insecure,
+            ssl=unverified_context(),
             limit=self.limits.concurrency,
             limit_per_host=self.limits.per_origin_concurrency,
             use_dns_cache=True,

@@ -53,6 +53,7 @@ from sslyze.server_connectivity import (
 )
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
+from connectguard.net.contexts import accept_legacy
 from connectguard.probes.transport_evidence import (
     CertificateFacts,
     OriginRole,
@@ -62,7 +63,6 @@ from connectguard.probes.transport_evidence import (
 
 log = logging.getLogger(__name__)
 
-LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
 PROTOCOL_COMMANDS: tuple[tuple[str, ScanCommand], ...] = (
     ("SSL 2.0", ScanCommand.SSL_2_0_CIPHER_SUITES),
     ("SSL 3.0", ScanCommand.SSL_3_0_CIPHER_SUITES),
@@ -116,9 +116,7 @@ def verifying_context(ca_file: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_file:
         context.load_verify_locations(cafile=ca_file)
-    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-    context.set_ciphers(LEGACY_CIPHERS)
-    return context
+    return accept_legacy(context)
 
 
 def scan_tls(target: TlsTarget, ca_file: str | None, network_timeout: float) -> TlsEvidence:
