@@ -107,7 +107,14 @@ class Exchange:
 
     @property
     def is_success_with_content(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300 and self.status != 204
+        """A 2xx answer that carries a body: what counts as a page served (SPEC: "2xx with
+        content"). 204 and 205 never carry one; an empty 200 is not a page either."""
+        return (
+            self.status is not None
+            and 200 <= self.status < 300
+            and self.status not in (204, 205)
+            and bool(self.body)
+        )
 
     @property
     def text(self) -> str:

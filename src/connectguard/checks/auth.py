@@ -51,7 +51,7 @@ def classify(exchange: Exchange, role: Role) -> tuple[Outcome, str]:
     if status >= 500:
         return Outcome.UNDECIDED, f"answered {status} (a crash is not a rejection)"
     if 200 <= status < 300:
-        if role is Role.PAGE and not (exchange.is_success_with_content and exchange.body):
+        if role is Role.PAGE and not exchange.is_success_with_content:
             return Outcome.DENIED, f"answered {status} with no content"
         return Outcome.ACCESS, f"answered {status}"
     return Outcome.UNDECIDED, f"answered {status}"

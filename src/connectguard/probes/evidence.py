@@ -85,13 +85,22 @@ class Evidence:
         return self.target
 
     def app_exchanges(self) -> list[Exchange]:
-        """Every exchange with the app except the descriptor fetch (a public document)."""
+        """Every exchange with the app origins except the descriptor fetch (a public document).
+
+        Endpoint probes, the HSTS answers of each origin, the resources pages load, and the
+        exposed-file probes with their random-path baselines (the app's error pages).
+        """
         exchanges: list[Exchange] = []
         for endpoint in self.endpoints:
             exchanges.extend(endpoint.exchanges)
+        # The descriptor's origin is judged for HSTS on the descriptor fetch itself.
+        descriptor_fetch = {id(e) for e in self.descriptor_chain}
         for _, responses in self.host_responses:
-            exchanges.extend(responses)
+            exchanges.extend(e for e in responses if id(e) not in descriptor_fetch)
         exchanges.extend(self.resources)
+        for exposed in self.content.exposed:
+            exchanges.extend(exposed.baselines)
+            exchanges.extend(probe.exchange for probe in exposed.probes)
         return exchanges
 
     def page_responses(self) -> list[tuple[Endpoint | None, Exchange]]:
