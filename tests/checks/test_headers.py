@@ -27,6 +27,8 @@ class TestHsts:
             ("MAX-AGE=63072000; Preload", 63072000),
             ("includeSubDomains; max-age=0", 0),
             ("  max-age = 31536000 ;  ", 31536000),
+            ('max-age=31536000; ext="a;b"; includeSubDomains', 31536000),
+            ('max-age=31536000; ext="say \\"hi\\"; bye"', 31536000),
         ],
     )
     def test_valid(self, value: str, max_age: int) -> None:
@@ -70,6 +72,13 @@ class TestCacheControl:
 
     def test_quoted_commas_do_not_split(self) -> None:
         assert cache_directives(['private="a, no-store", max-age=5']) == {"private", "max-age"}
+
+    def test_escaped_quote_does_not_swallow_the_rest(self) -> None:
+        assert cache_directives(['ext="a\\"b", no-cache, no-store']) == {
+            "ext",
+            "no-cache",
+            "no-store",
+        }
 
     def test_pragma_style_values_are_not_directives(self) -> None:
         assert "no-store" not in cache_directives(['no-cache="set-cookie"'])
@@ -121,6 +130,11 @@ class TestCookies:
             "_myapp_session=abc",
             "jira_app_session=3f9c1a7e5b2d",
             "token=Zk3q9XbT7mWp2LrV8nYcQ1; Path=/",
+            # Session words inside longer names, with an expiry: still session cookies.
+            "appSession=eyJhbGciOiJkaXIi; Expires=Wed, 01 Jan 2031 00:00:00 GMT",
+            "next-auth.session-token=abc; Max-Age=2592000",
+            "AUTH_SESSION_ID=abc.def; Max-Age=600",
+            "JSESSIONID.node1=1234; Max-Age=600",
         ],
     )
     def test_session_cookies(self, line: str) -> None:
@@ -133,6 +147,8 @@ class TestCookies:
             "theme=dark; Path=/",
             "lang=en-US; Max-Age=31536000",
             "consent=Zk3q9XbT7mWp2LrV8nYcQ1; Max-Age=31536000",
+            "sidebar_state=open; Max-Age=31536000",
+            "XSRF-TOKEN=abc; Max-Age=600",
         ],
     )
     def test_not_session_cookies(self, line: str) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
 from connectguard.checks.certificates import check_certificates
+from connectguard.checks.headers import ONE_YEAR
 from connectguard.checks.tls import (
     check_plain_http_port,
     check_tls_protocols,
     is_recommended_suite,
     is_weak_suite,
 )
+from connectguard.checks.transport import check_hsts
 from connectguard.connect.descriptor import parse_descriptor
 from connectguard.connect.endpoints import plan_endpoints
 from connectguard.model import Exchange, Judgement, Level
@@ -245,3 +248,43 @@ class TestCertificates:
     )
     def test_undecided(self, found: TlsEvidence) -> None:
         assert self.judge(found) == ("inconclusive", [])
+
+
+class TestHstsOverRedirects:
+    """HSTS of a host is what a browser keeps after that host's own answers, in order."""
+
+    def judge(self, *answers: tuple[int, list[str]]) -> tuple[str, list[str]]:
+        chain = tuple(
+            Exchange(
+                "GET",
+                f"https://app.example.com/{i}",
+                status=status,
+                headers=tuple(("Strict-Transport-Security", value) for value in hsts),
+            )
+            for i, (status, hsts) in enumerate(answers)
+        )
+        found = replace(
+            evidence(TransportEvidence()), host_responses=(("https://app.example.com", chain),)
+        )
+        judgements = check_hsts(found)
+        paths = [f.path for j in judgements for f in j.findings if f.level is Level.FAIL]
+        return verdict(judgements, "1"), paths
+
+    def test_header_on_the_redirect_is_kept_by_the_browser(self) -> None:
+        assert self.judge((302, [f"max-age={ONE_YEAR}"]), (200, []))[0] == "pass"
+
+    def test_header_on_the_page_after_a_bare_redirect(self) -> None:
+        assert self.judge((302, []), (200, [f"max-age={ONE_YEAR}"]))[0] == "pass"
+
+    def test_the_last_valid_header_wins(self) -> None:
+        assert self.judge((302, [f"max-age={ONE_YEAR}"]), (200, ["max-age=0"])) == ("fail", ["/1"])
+        assert self.judge((302, ["max-age=0"]), (200, [f"max-age={ONE_YEAR}"]))[0] == "pass"
+
+    def test_an_invalid_header_is_ignored_but_reported_when_alone(self) -> None:
+        assert self.judge((302, [f"max-age={ONE_YEAR}"]), (200, ["max-age=1; max-age=1"]))[0] == (
+            "pass"
+        )
+        assert self.judge((302, []), (200, ["includeSubDomains"])) == ("fail", ["/1"])
+
+    def test_no_header_anywhere_fails_on_the_last_answer(self) -> None:
+        assert self.judge((301, []), (200, [])) == ("fail", ["/1"])

@@ -46,7 +46,7 @@ def parse_hsts(values: list[str]) -> Hsts | None:
         return None
     raw = values[0]
     seen: dict[str, str | None] = {}
-    for part in raw.split(";"):
+    for part in split_outside_quotes(raw, ";"):
         if not part.strip():
             continue
         match = _DIRECTIVE.match(part)
@@ -78,26 +78,34 @@ def cache_directives(values: list[str]) -> set[str]:
     """Directive names (lower-cased) across every Cache-Control header line."""
     names = set()
     for value in values:
-        for part in _split_commas(value):
+        for part in split_outside_quotes(value, ","):
             name = part.split("=", 1)[0].strip().lower()
             if name:
                 names.add(name)
     return names
 
 
-def _split_commas(value: str) -> list[str]:
-    """Split a header list on commas that are not inside a quoted string."""
+def split_outside_quotes(value: str, separator: str) -> list[str]:
+    """Split a header value on `separator` where it is not inside a quoted string.
+
+    A quoted string (RFC 9110 section 5.6.4) may hold the separator and backslash-escaped
+    characters, an escaped quote included.
+    """
     parts: list[str] = []
     current: list[str] = []
-    quoted = False
+    quoted = escaped = False
     for char in value:
-        if char == '"':
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
             quoted = not quoted
-        if char == "," and not quoted:
+        elif char == separator and not quoted:
             parts.append("".join(current))
             current = []
-        else:
-            current.append(char)
+            continue
+        current.append(char)
     parts.append("".join(current))
     return parts
 
@@ -241,9 +249,19 @@ _SESSION_NAMES = re.compile(
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_.%:-]+$")
 
 
+# Words of a cookie name that mark it a session cookie wherever they stand: appSession,
+# next-auth.session-token, AUTH_SESSION_ID, JSESSIONID.node1.
+_SESSION_WORDS = frozenset({"session", "sess", "sid", "sessid", "sessionid", "jsessionid"})
+_NAME_WORDS = re.compile(r"[._:\-]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
 def is_session_cookie(cookie: Cookie) -> bool:
-    """By name (session, sid, JSESSIONID, _x_session...) or by shape (random value, no expiry)."""
+    """By name (session, sid, JSESSIONID, _x_session, appSession...) or by shape (random
+    value, no expiry)."""
     if _SESSION_NAMES.match(cookie.name):
+        return True
+    words = {word.lower() for word in _NAME_WORDS.split(cookie.name) if word}
+    if words & _SESSION_WORDS:
         return True
     return not cookie.persistent and looks_random(cookie.value)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from connectguard.checks.headers import ONE_YEAR, parse_hsts
+from connectguard.checks.headers import ONE_YEAR, Hsts, parse_hsts
 from connectguard.model import (
     Exchange,
     Finding,
@@ -66,13 +66,34 @@ def check_hsts(evidence: Evidence) -> list[Judgement]:
     for origin, chain in evidence.host_responses:
         if not origin.startswith("https://"):
             continue
-        answer = _last_answer(chain)
+        answer = _deciding_answer(chain)
         if answer is None:
             reason = chain[-1].error if chain else "no request was sent"
             r1.undecide(f"HSTS of {origin} could not be read: {reason}")
             continue
         _judge_hsts(origin, answer, r1)
     return [r1.build()]
+
+
+def _deciding_answer(chain: tuple[Exchange, ...]) -> Exchange | None:
+    """The answer whose HSTS header a browser would be left with after this chain.
+
+    The chain is the host's own answers (same-origin redirects followed). A browser applies
+    every valid HSTS header it receives, the last one winning, and ignores an invalid one; so
+    the last answer with a valid header decides, else the last with an invalid header (to say
+    why), else the last answer (which sent none).
+    """
+    answered = [e for e in chain if e.status is not None]
+    with_header = [e for e in answered if e.header("Strict-Transport-Security")]
+    valid = [e for e in with_header if (hsts := _hsts_of(e)) is not None and hsts.valid]
+    for candidates in (valid, with_header, answered):
+        if candidates:
+            return candidates[-1]
+    return None
+
+
+def _hsts_of(answer: Exchange) -> Hsts | None:
+    return parse_hsts(answer.header("Strict-Transport-Security"))
 
 
 def _judge_hsts(origin: str, answer: Exchange, r1: JudgementBuilder) -> None:
@@ -89,7 +110,7 @@ def _judge_hsts(origin: str, answer: Exchange, r1: JudgementBuilder) -> None:
                 fix="Serve the app under a domain name.",
             )
         )
-    hsts = parse_hsts(answer.header("Strict-Transport-Security"))
+    hsts = _hsts_of(answer)
     problem = None
     if hsts is None:
         problem = "sends no Strict-Transport-Security header"
@@ -114,11 +135,6 @@ def _judge_hsts(origin: str, answer: Exchange, r1: JudgementBuilder) -> None:
             evidence=(answer,),
         )
     )
-
-
-def _last_answer(chain: tuple[Exchange, ...]) -> Exchange | None:
-    answered = [e for e in chain if e.status is not None]
-    return answered[-1] if answered else None
 
 
 def _is_ip_literal(host: str) -> bool:
