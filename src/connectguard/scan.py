@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from connectguard.checks.registry import NOT_YET_CHECKED, run_checks
+from connectguard.checks.storage import looks_private
 from connectguard.connect.descriptor import Descriptor, parse_descriptor
 from connectguard.connect.endpoints import EndpointPlan, api_endpoints, plan_endpoints
 from connectguard.errors import DescriptorError
@@ -161,7 +162,9 @@ async def gather_evidence(
         for e in item.exchanges
         if e.method == "GET" and e.is_success_with_content
     ]
-    content = await gather_content(client, descriptor, plan, pages, resources)
+    content = await gather_content(
+        client, descriptor, plan, pages, resources, looks_private=looks_private
+    )
     report("content", 1, 1)
 
     notes = [*probes.notes, *transport.notes, *content.notes]

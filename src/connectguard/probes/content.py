@@ -4,7 +4,8 @@ and pages name, and the client-side library signatures the component check match
 Exposed-file probes ask each app origin for a bounded list of well-known files (`/.git/config`,
 `/.env`, dumps, status pages) after a request for a random path, so that the check can tell a
 catch-all 200 page from a leaked file. Bucket probes ask each storage URL's bucket for an
-anonymous listing. Every answer, and every failure, is recorded; nothing here judges.
+anonymous listing, and request anonymously the named objects that the storage check's rule
+calls private-looking. Every answer, and every failure, is recorded; nothing here judges.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 MAX_EXPOSED_ORIGINS: Final = 4
 MAX_BUCKETS: Final = 10
+MAX_NAMED_OBJECTS: Final = 500
+MAX_OBJECTS: Final = 10
+OBJECT_BYTES: Final = 512
 MAX_SCANNED_BYTES: Final = 2 * 1024 * 1024
 EXPOSED_FILE_BYTES: Final = 256 * 1024
 
@@ -39,8 +43,9 @@ EXPOSED_FILE_BYTES: Final = 256 * 1024
 class ExposedFile:
     """A file an app must not serve, and what its content looks like when it is the real one.
 
-    The body must match every one of `patterns` (RE2, searched in the first 256 KiB); `not_html`
-    rejects a body that is an HTML page, as a catch-all or soft-404 page is.
+    The body must match every one of `patterns` (RE2 over Latin-1, so any byte is a character,
+    searched in the first 256 KiB); `not_html` rejects a body that is an HTML page, as a
+    catch-all or soft-404 page is.
     """
 
     name: str
@@ -53,6 +58,15 @@ class ExposedFile:
 
 _SQL_DUMP: Final = (
     r"(?im)^(?:-- MySQL dump|-- PostgreSQL database dump|CREATE TABLE |INSERT INTO )",
+)
+# A .env line is a variable (`KEY=value`, `export KEY="value"`, a quoted value may span lines),
+# a comment or blank. The whole body must be such lines, and at least two must be variables.
+_ENV_VARIABLE = r"[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_.]{0,127}[ \t]*="
+_ENV_VALUE = r"(?:[ \t]*(?:\"(?:[^\"\\]|\\[\s\S])*\"|'[^']*')[ \t\r]*(?:#[^\n]*)?|[^\n]*)"
+_ENV_LINE = rf"(?:{_ENV_VARIABLE}{_ENV_VALUE}|[ \t\r]*(?:#[^\n]*)?)"
+_DOTENV: Final = (
+    rf"\A(?:\xef\xbb\xbf)?(?:{_ENV_LINE}\n)*{_ENV_LINE}\z",
+    rf"(?m)^(?:\xef\xbb\xbf)?{_ENV_VARIABLE}(?s:.*)^{_ENV_VARIABLE}",
 )
 EXPOSED_FILES: Final[tuple[ExposedFile, ...]] = (
     ExposedFile(
@@ -72,7 +86,7 @@ EXPOSED_FILES: Final[tuple[ExposedFile, ...]] = (
         "dotenv",
         "/.env",
         "an environment file (typically database URLs, API keys and secrets)",
-        (r"(?m)(?:^[ \t]*(?:export[ \t]+)?[A-Z][A-Z0-9_]{1,63}[ \t]*=[^\n]*\n){2}",),
+        _DOTENV,
     ),
     ExposedFile(
         "npmrc",
@@ -160,11 +174,35 @@ class StorageEvidence:
 
 
 @dataclass(frozen=True)
+class StoredObject:
+    """An object in an object-storage bucket, named by its URL in the descriptor or a page.
+
+    `key` is the object's key as it appears in the URL (percent-encoding kept); `url` is the
+    object's address without any query, so that a signed link is requested unsigned.
+    """
+
+    service: str
+    bucket: str
+    key: str
+    url: str
+    found_in: str
+
+
+@dataclass(frozen=True)
+class ObjectEvidence:
+    """A private-looking stored object, and the answer to an anonymous request for it."""
+
+    object: StoredObject
+    answer: Exchange
+
+
+@dataclass(frozen=True)
 class ContentEvidence:
     """What the content probes gathered. `signatures` is None when none could be loaded."""
 
     exposed: tuple[ExposedFileEvidence, ...] = ()
     storage: tuple[StorageEvidence, ...] = ()
+    objects: tuple[ObjectEvidence, ...] = ()
     signatures: Repository | None = None
     signatures_error: str | None = None
     notes: tuple[str, ...] = ()
@@ -179,6 +217,7 @@ class _StorageKind:
     service: str
     pattern: str
     listing: str  # format string: {base} is scheme://host[:port], {bucket} the bucket name
+    object: str  # format string: as `listing`, and {key} the object's key
 
 
 _HOST_PORT = r"(?::[0-9]{1,5})?"
@@ -188,28 +227,33 @@ _STORAGE_KINDS: Final = (
         rf"(?i)https?://([a-z0-9][a-z0-9.\-]{{1,61}}[a-z0-9])\.s3(?:[.\-][a-z0-9\-]{{2,30}})?"
         rf"\.amazonaws\.com{_HOST_PORT}",
         "{base}/?list-type=2&max-keys=5",
+        "{base}/{key}",
     ),
     _StorageKind(
         "Amazon S3",
         rf"(?i)https?://s3(?:[.\-][a-z0-9\-]{{2,30}})?\.amazonaws\.com{_HOST_PORT}"
         r"/([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])",
         "{base}/{bucket}?list-type=2&max-keys=5",
+        "{base}/{bucket}/{key}",
     ),
     _StorageKind(
         "Google Cloud Storage",
         rf"(?i)https?://([a-z0-9][a-z0-9._\-]{{1,220}}[a-z0-9])\.storage\.googleapis\.com{_HOST_PORT}",
         "{base}/?max-keys=5",
+        "{base}/{key}",
     ),
     _StorageKind(
         "Google Cloud Storage",
         rf"(?i)https?://storage\.googleapis\.com{_HOST_PORT}/([a-z0-9][a-z0-9._\-]{{1,220}}[a-z0-9])",
         "{base}/{bucket}?max-keys=5",
+        "{base}/{bucket}/{key}",
     ),
     _StorageKind(
         "Azure Blob Storage",
         rf"(?i)https?://[a-z0-9]{{3,24}}\.blob\.core\.windows\.net{_HOST_PORT}"
         r"/(\$?[a-z0-9][a-z0-9\-]{1,62})",
         "{base}/{bucket}?restype=container&comp=list&maxresults=5",
+        "{base}/{bucket}/{key}",
     ),
 )
 
@@ -222,36 +266,76 @@ class StorageTarget:
     found_in: str
 
 
+# What may follow a bucket's address: the path of an object's key (S3 allows 1024 bytes; RE2
+# counts to 1000). Quotes, brackets, whitespace, `&` (an HTML entity), `?` and `#` end it.
+_OBJECT_PATH = r"(/[A-Za-z0-9._~!$*+=:@%/\-]{0,1000})?"
+_TRAILING_PUNCTUATION = ".,:;!"
+
+
 def _compiled(pattern: str) -> re2._Regexp[bytes]:
     options = re2.Options()
     options.log_errors = False
     return re2.compile(pattern.encode(), options)
 
 
-_STORAGE_REGEXES: Final = tuple((kind, _compiled(kind.pattern)) for kind in _STORAGE_KINDS)
+_STORAGE_REGEXES: Final = tuple(
+    (kind, _compiled(kind.pattern + _OBJECT_PATH)) for kind in _STORAGE_KINDS
+)
 
 
 def storage_targets(sources: Iterable[tuple[str, bytes]]) -> list[StorageTarget]:
     """Buckets named in (where, text) pairs, each once, in order of discovery."""
     targets: dict[str, StorageTarget] = {}
-    for where, text in sources:
-        for kind, regex in _STORAGE_REGEXES:
-            for match in regex.finditer(text[:MAX_SCANNED_BYTES]):
-                target = _target(kind, match.group(0), match.group(1), where)
-                if target is not None:
-                    targets.setdefault(target.listing_url, target)
+    for found in _storage_urls(sources):
+        listing = found.kind.listing.format(base=found.base, bucket=found.bucket)
+        targets.setdefault(
+            listing, StorageTarget(found.kind.service, found.bucket, listing, found.where)
+        )
     return list(targets.values())
 
 
-def _target(kind: _StorageKind, url: bytes, bucket: bytes, where: str) -> StorageTarget | None:
-    try:
-        parts = urlsplit(url.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    name = bucket.decode("ascii").lower()
-    base = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-    listing = kind.listing.format(base=base, bucket=name)
-    return StorageTarget(kind.service, name, listing, where)
+def storage_objects(
+    sources: Iterable[tuple[str, bytes]], limit: int = MAX_NAMED_OBJECTS
+) -> list[StoredObject]:
+    """Objects named in (where, text) pairs, each once, in order of discovery.
+
+    At most `limit + 1` are returned, so that a caller can tell that the limit was reached.
+    """
+    objects: dict[str, StoredObject] = {}
+    for found in _storage_urls(sources):
+        if not found.key or found.key.endswith("/"):
+            continue  # the bucket itself, or a folder-like prefix: the listing covers those
+        kind = found.kind
+        url = kind.object.format(base=found.base, bucket=found.bucket, key=found.key)
+        objects.setdefault(
+            url, StoredObject(kind.service, found.bucket, found.key, url, found.where)
+        )
+        if len(objects) > limit:
+            break
+    return list(objects.values())
+
+
+@dataclass(frozen=True)
+class _StorageUrl:
+    kind: _StorageKind
+    base: str  # scheme://host[:port], lower-cased
+    bucket: str
+    key: str  # the object's key, empty when the URL names only the bucket
+    where: str
+
+
+def _storage_urls(sources: Iterable[tuple[str, bytes]]) -> Iterator[_StorageUrl]:
+    for where, text in sources:
+        for kind, regex in _STORAGE_REGEXES:
+            for match in regex.finditer(text[:MAX_SCANNED_BYTES]):
+                try:
+                    parts = urlsplit(match.group(0).decode("ascii"))
+                except (UnicodeDecodeError, ValueError):
+                    continue
+                base = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+                bucket = match.group(1).decode("ascii").lower()
+                key = (match.group(2) or b"").decode("ascii").lstrip("/")
+                yield _StorageUrl(kind, base, bucket, key.rstrip(_TRAILING_PUNCTUATION), where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,10 +348,15 @@ async def gather_content(
     plan: EndpointPlan,
     pages: list[Exchange],
     resources: list[Exchange],
+    *,
+    looks_private: Callable[[str], bool],
 ) -> ContentEvidence:
-    """Probe the app's origins for exposed files and its buckets for listings; load signatures.
+    """Probe the app's origins for exposed files, its buckets for listings and its
+    private-looking stored objects for anonymous access; load signatures.
 
     `pages` are the 2xx answers of the module pages, `resources` what they load.
+    `looks_private` tells from an object's key whether it is worth requesting (the storage
+    check's rule: public images, scripts and fonts are not requested).
     """
     notes = _resource_notes(pages, resources, plan)
     sources = [("the descriptor", json.dumps(descriptor.raw).encode())]
@@ -278,14 +367,17 @@ async def gather_content(
             f"{len(targets)} object-storage buckets are named; only the first {MAX_BUCKETS} "
             "were asked for a listing"
         )
-    exposed, storage = await asyncio.gather(
+    objects = _private_objects(sources, looks_private, notes)
+    exposed, storage, stored = await asyncio.gather(
         _probe_exposed_files(client, descriptor, plan, notes),
         asyncio.gather(*(_probe_bucket(client, t) for t in targets[:MAX_BUCKETS])),
+        asyncio.gather(*(_probe_object(client, o) for o in objects)),
     )
     signatures, error = _signatures()
     return ContentEvidence(
         exposed=tuple(exposed),
         storage=tuple(storage),
+        objects=tuple(stored),
         signatures=signatures,
         signatures_error=error,
         notes=tuple(notes),
@@ -327,6 +419,40 @@ async def _probe_bucket(client: HttpClient, target: StorageTarget) -> StorageEvi
         Sent("GET", target.listing_url, purpose=f"anonymous listing of {target.service} bucket")
     )
     return StorageEvidence(target.service, target.bucket, target.found_in, listing)
+
+
+def _private_objects(
+    sources: list[tuple[str, bytes]], looks_private: Callable[[str], bool], notes: list[str]
+) -> list[StoredObject]:
+    """The first `MAX_OBJECTS` private-looking objects named, saying so when a cap bites."""
+    named = storage_objects(sources)
+    if len(named) > MAX_NAMED_OBJECTS:
+        notes.append(
+            f"more than {MAX_NAMED_OBJECTS} stored objects are named; only the first "
+            f"{MAX_NAMED_OBJECTS} were considered for an anonymous request"
+        )
+        named = named[:MAX_NAMED_OBJECTS]
+    private = [o for o in named if looks_private(o.key)]
+    if len(private) > MAX_OBJECTS:
+        notes.append(
+            f"{len(private)} private-looking stored objects are named; only the first "
+            f"{MAX_OBJECTS} were requested anonymously"
+        )
+    return private[:MAX_OBJECTS]
+
+
+async def _probe_object(client: HttpClient, stored: StoredObject) -> ObjectEvidence:
+    # Only the first bytes are read: enough to tell content from an error page, and no more
+    # of someone's data than that.
+    answer = await client.send(
+        Sent(
+            "GET",
+            stored.url,
+            purpose=f"anonymous request for an object in {stored.service} bucket",
+            max_bytes=OBJECT_BYTES,
+        )
+    )
+    return ObjectEvidence(stored, answer)
 
 
 async def _probe_exposed_files(
