@@ -1,7 +1,8 @@
 """Scan results and findings to JSON and back, as the store keeps them.
 
-Response bodies are cut to `BODY_KEPT` bytes: enough to show the evidence in a report without
-keeping every page the app served. Everything else of a `ScanResult` round-trips.
+Response bodies are cut to `BODY_KEPT` bytes, enough to show the evidence in a report without
+keeping every page the app served, and their secrets are masked (`redact`): a body that proves
+a leak holds the leaked value. Everything else of a `ScanResult` round-trips.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from connectguard.model import (
     Severity,
     Verdict,
 )
+from connectguard.redact import redact_text
 
 BODY_KEPT = 4096
 
@@ -31,7 +33,7 @@ def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
         "token": exchange.token,
         "status": exchange.status,
         "headers": [list(h) for h in exchange.headers],
-        "body": body.decode("utf-8", errors="replace"),
+        "body": redact_text(body.decode("utf-8", errors="replace")),
         "truncated": exchange.truncated or len(exchange.body) > BODY_KEPT,
         "elapsed_ms": exchange.elapsed_ms,
         "error": exchange.error,
