@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from connectguard.model import Exchange, Finding, Judgement, Level, ScanResult
-from connectguard.redact import redact_text
+from connectguard.net.http import redact_url
+from connectguard.redact import redact_headers, redact_text
 from connectguard.report.html import render_html
+from connectguard.report.json_report import render_json
 from connectguard.requirements import NUMBERS
 from connectguard.store import open_store, record_scan
 from connectguard.store.queries import app_report
@@ -74,3 +76,55 @@ def test_the_html_report_never_shows_a_leaked_secret(tmp_path: Path) -> None:
     assert "The page contains the sharedSecret." in html
     assert SECRET not in html and JWT not in html
     assert SECRET[:4] in html  # the masked prefix shows where it was
+
+
+def test_response_headers_keep_names_and_attributes_but_no_values() -> None:
+    headers = (
+        ("Set-Cookie", "pulse_session=Zk3q9XbT7mWp2LrV8nYc; Path=/; HttpOnly"),
+        ("Location", f"https://app.example.test/next?jwt={JWT}"),
+        ("X-Auth-Token", "plain-value-12345"),
+        ("Content-Type", "text/html"),
+    )
+    shown = dict(redact_headers(headers))
+    assert shown["Set-Cookie"].startswith("pulse_session=Zk3q…")
+    assert shown["Set-Cookie"].endswith("; Path=/; HttpOnly")
+    assert JWT not in shown["Location"] and shown["Location"].startswith(
+        "https://app.example.test/"
+    )
+    assert "plain-value-12345" not in shown["X-Auth-Token"]
+    assert shown["Content-Type"] == "text/html"
+
+
+def test_the_json_report_masks_cookie_values() -> None:
+    page = Exchange(
+        "GET",
+        "https://app.example.test/page",
+        status=200,
+        headers=(("Set-Cookie", "sid=Zk3q9XbT7mWp2LrV8nYc; Path=/"),),
+        body=b"<html></html>",
+    )
+    cookie = Finding(
+        requirement="11",
+        check="session-cookie-flags",
+        level=Level.FAIL,
+        summary="The session cookie sid is set without HttpOnly.",
+        evidence=(page,),
+    )
+    result = ScanResult(
+        "https://app.example.test/atlassian-connect.json",
+        "2026-01-05T00:00:00+00:00",
+        "2026-01-05T00:00:00+00:00",
+        "k",
+        "n",
+        None,
+        combine([Judgement("11", (cookie,), 1)]),
+    )
+    report = render_json(result)
+    assert "Zk3q9XbT7mWp2LrV8nYc" not in report and "sid=Zk3q" in report
+
+
+def test_urls_as_shown_hide_passwords_and_tokens() -> None:
+    shown = redact_url(f"https://admin:Hunter2Secret@app.example.test/d.json?jwt={JWT}&x=1")
+    assert "Hunter2Secret" not in shown and JWT not in shown
+    assert shown.startswith("https://admin:***@app.example.test/d.json?") and "x=1" in shown
+    assert redact_url("http://[bad/x") == "http://[bad/x"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from connectguard.model import Headers
 from connectguard.source.secrets import mask
 
 # A JWT (header and payload are base64url JSON objects, so they start with "eyJ").
@@ -35,6 +36,8 @@ _ASSIGNED = re.compile(
 _RUN = re.compile(r"[A-Za-z0-9+/_-]{32,}=*")
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[A-Za-z]")
+# Response headers whose whole value is a credential.
+_SECRET_HEADER = re.compile(r"token|secret|api-?key|authorization|credential|password")
 
 
 def _mask_random(match: re.Match[str]) -> str:
@@ -48,3 +51,27 @@ def redact_text(text: str) -> str:
     text = _JWT.sub(lambda m: mask(m[0]), text)
     text = _ASSIGNED.sub(lambda m: f"{m['name']}{m['quote']}{mask(m['value'])}", text)
     return _RUN.sub(_mask_random, text)
+
+
+def redact_headers(headers: Headers) -> Headers:
+    """Response headers as a report may show them: cookie values, secret-named headers and any
+    token in a value (a `Location` carrying `?jwt=`) masked, names and attributes kept."""
+    redacted = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "set-cookie":
+            value = _redact_cookie(value)
+        elif _SECRET_HEADER.search(lower):
+            value = mask(value)
+        else:
+            value = redact_text(value)
+        redacted.append((name, value))
+    return tuple(redacted)
+
+
+def _redact_cookie(line: str) -> str:
+    pair, separator, attributes = line.partition(";")
+    name, equals, value = pair.partition("=")
+    if not equals or not value.strip():
+        return line
+    return f"{name}={mask(value.strip())}{separator}{attributes}"

@@ -19,7 +19,7 @@ from connectguard.connect.descriptor import Descriptor, parse_descriptor
 from connectguard.connect.endpoints import EndpointPlan, api_endpoints, plan_endpoints
 from connectguard.errors import DescriptorError
 from connectguard.model import Exchange, ScanResult, origin_of
-from connectguard.net.http import SPENT_BUDGET_PREFIX, HttpClient, Sent
+from connectguard.net.http import SPENT_BUDGET_PREFIX, HttpClient, Sent, redact_url
 from connectguard.probes.content import gather_content
 from connectguard.probes.endpoints import Signer, probe_endpoints
 from connectguard.probes.evidence import Credentials, EndpointEvidence, Evidence
@@ -75,7 +75,7 @@ async def scan(options: ScanOptions, progress: Progress | None = None) -> ScanRe
     judgements = run_checks(evidence)
     results = combine(judgements, NOT_YET_CHECKED)
     return ScanResult(
-        target=options.target,
+        target=redact_url(options.target),
         started_at=started.isoformat(timespec="seconds"),
         finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         app_key=descriptor.key,
@@ -100,7 +100,8 @@ async def fetch_descriptor(
     )
     chain = tuple(await client.follow(request))
     last = chain[-1]
-    where = f"the descriptor at {options.target}"
+    shown = redact_url(options.target)
+    where = f"the descriptor at {shown}"
     if last.error is not None:
         raise DescriptorError(f"Could not fetch {where}: {last.error}.")
     if last.status is not None and 300 <= last.status < 400:
@@ -110,7 +111,7 @@ async def fetch_descriptor(
     if last.truncated:
         cap = options.limits.max_descriptor_bytes
         raise DescriptorError(
-            f"The descriptor at {options.target} is larger than the {cap} byte limit.",
+            f"The descriptor at {shown} is larger than the {cap} byte limit.",
             hint="Raise the limit with --max-descriptor-bytes if the descriptor is genuine.",
         )
     return chain, parse_descriptor(last.body, last.url)

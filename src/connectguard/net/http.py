@@ -55,13 +55,21 @@ def shorten_secret(value: str, keep: int = 10) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with the value of a `jwt` query parameter shortened."""
-    parts = urlsplit(url)
-    if "jwt=" not in parts.query:
+    """The URL with a password in it masked and the value of a `jwt` query parameter
+    shortened: the form of a URL that logs, errors and reports show."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = urlencode([(k, shorten_secret(v) if k == "jwt" else v) for k, v in pairs])
-    return urlunsplit(parts._replace(query=query))
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        user = userinfo.split(":", 1)[0]
+        parts = parts._replace(netloc=f"{user}:***@{hostport}")
+    if "jwt=" in parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, shorten_secret(v) if k == "jwt" else v) for k, v in pairs])
+        parts = parts._replace(query=query)
+    return urlunsplit(parts)
 
 
 def _redact_headers(headers: Mapping[str, str]) -> Headers:

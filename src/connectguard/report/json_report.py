@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectguard import __version__
 from connectguard.model import Exchange, Finding, RequirementResult, ScanResult, Verdict
+from connectguard.redact import redact_headers
 from connectguard.requirements import BY_NUMBER
 
 MAX_HEADERS_SHOWN = 60
@@ -96,7 +97,7 @@ def _exchange(exchange: Exchange) -> ExchangeOut:
         token=exchange.token,
         request_headers=list(exchange.request_headers),
         status=exchange.status,
-        headers=list(exchange.headers[:MAX_HEADERS_SHOWN]),
+        headers=list(redact_headers(exchange.headers[:MAX_HEADERS_SHOWN])),
         error=exchange.error,
         elapsed_ms=exchange.elapsed_ms,
     )

@@ -19,7 +19,7 @@ from connectguard.model import (
     Severity,
     Verdict,
 )
-from connectguard.redact import redact_text
+from connectguard.redact import redact_headers, redact_text
 
 BODY_KEPT = 4096
 
@@ -32,7 +32,7 @@ def exchange_to_dict(exchange: Exchange) -> dict[str, Any]:
         "request_headers": [list(h) for h in exchange.request_headers],
         "token": exchange.token,
         "status": exchange.status,
-        "headers": [list(h) for h in exchange.headers],
+        "headers": [list(h) for h in redact_headers(exchange.headers)],
         "body": redact_text(body.decode("utf-8", errors="replace")),
         "truncated": exchange.truncated or len(exchange.body) > BODY_KEPT,
         "elapsed_ms": exchange.elapsed_ms,
