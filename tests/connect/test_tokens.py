@@ -115,8 +115,10 @@ def test_spec_vectors_with_base_path(
     [
         ("get", "https://app.example.com/ctx", "https://app.example.com/ctx/", "GET&/&"),
         ("GET", "https://app.example.com/ctx/", "https://app.example.com/ctx", "GET&/&"),
-        # the baseUrl path is taken off only at a segment boundary
-        ("GET", "https://app.example.com/ctxa/b", "https://app.example.com/ctx", "GET&/ctxa/b&"),
+        # the baseUrl path is taken off as text, as atlassian-jwt-js does: no segment boundary
+        ("GET", "https://app.example.com/ctxa/b", "https://app.example.com/ctx", "GET&/a/b&"),
+        ("GET", "https://app.example.com/ctxa/b", "https://app.example.com/ctx/", "GET&/a/b&"),
+        ("GET", "https://app.example.com/ct/b", "https://app.example.com/ctx", "GET&/ct/b&"),
         # another origin keeps its whole path
         ("GET", "https://cdn.example.com/ctx/x", "https://app.example.com/ctx", "GET&/ctx/x&"),
         ("GET", "https://APP.example.com:443/ctx/x", "https://app.example.com/ctx", "GET&/x&"),
@@ -124,6 +126,7 @@ def test_spec_vectors_with_base_path(
         ("GET", "x/y", "", "GET&/x/y&"),
         ("GET", "", "", "GET&/&"),
         ("GET", "/p?a=2&a=10&a=1", "", "GET&/p&a=1,10,2"),
+        ("GET", "/list?tag=zeta&tag=alpha", "", "GET&/list&tag=alpha,zeta"),
         ("GET", "/p?n&m=&jwt=1&jwt=2", "", "GET&/p&m=&n="),
         ("GET", "/p?%7E=a%2Fb&%C3%A9=%E2%82%AC", "", "GET&/p&%C3%A9=%E2%82%AC&~=a%2Fb"),
     ],

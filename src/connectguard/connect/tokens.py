@@ -94,12 +94,17 @@ def _same_origin(a: str, b: str) -> bool:
 
 
 def _relative_path(target: _Target, base_url: str) -> str:
-    """The request path with the baseUrl path taken off, when the request is under the baseUrl."""
+    """The request path with the baseUrl path taken off, when it starts with that path.
+
+    NOTE: the prefix is taken off as text, with no segment boundary: baseUrl path `/tools` and
+    request path `/toolsx/page` give `x/page`, then `/x/page`. SPEC says so, and atlassian-jwt-js
+    (under atlassian-connect-express) does the same, so that is what such an app compares.
+    """
     base = _split(base_url)
     base_path = base.path.rstrip("/")
     if target.prefix and base.prefix and not _same_origin(target.prefix, base.prefix):
         return target.path
-    if base_path and (target.path == base_path or target.path.startswith(base_path + "/")):
+    if base_path and target.path.startswith(base_path):
         return target.path[len(base_path) :]
     return target.path
 
