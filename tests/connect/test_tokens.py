@@ -318,6 +318,20 @@ def test_forged_tokens_without_secret() -> None:
     assert "random secret" in tokens["expired"].defect
 
 
+def test_forged_and_tampered_tokens_carry_the_given_subject() -> None:
+    now = int(time.time())
+    base = BASE + "/ctx"
+    for secret in (SECRET, None):
+        named = forged_tokens("GET", URL, base, CLIENT_KEY, now, secret, subject="admin-1")
+        anonymous = forged_tokens("GET", URL, base, CLIENT_KEY, now, secret)
+        assert [claims_of(t.token).get("sub") for t in named] == ["admin-1"] * len(named)
+        assert [claims_of(t.token).get("sub") for t in anonymous] == [None] * len(anonymous)
+    tampered = qsh_tampered_tokens("GET", URL, base, CLIENT_KEY, SECRET, now, subject="admin-1")
+    for token in tampered:
+        assert claims_of(token.token)["sub"] == "admin-1"
+        assert defects(token.token, "GET", URL, SECRET, now) == {"qsh"}, token.name
+
+
 def test_wrong_signature_differs_from_the_real_one() -> None:
     now = int(time.time())
     forged = forged_tokens("GET", URL, BASE, CLIENT_KEY, now, secret=SECRET)[0]

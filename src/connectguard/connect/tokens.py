@@ -218,18 +218,32 @@ class ForgedToken:
 
 
 def forged_tokens(
-    method: str, url: str, base_url: str, issuer: str, now: int, secret: str | None = None
+    method: str,
+    url: str,
+    base_url: str,
+    issuer: str,
+    now: int,
+    secret: str | None = None,
+    subject: str | None = None,
 ) -> tuple[ForgedToken, ...]:
     """Tokens a page or webhook must reject, each carrying the right `qsh` for the request.
 
     Without the install's `secret`, the expired token can only be signed with a random secret.
     With it, each token is signed with the real secret unless its defect is the signature, and
-    three more defects are added: issued in the future, an unknown `iss`, no `qsh`.
+    three more defects are added: issued in the future, an unknown `iss`, no `qsh`. `subject`
+    is the `sub` of the endpoint's valid token, so that an app checking who the user is (an
+    admin page) answers the defect, not a missing user.
     """
 
     def token(**options: Any) -> str:
         real_or_random = _random_secret() if secret is None else secret
-        options = {"issuer": issuer, "secret": real_or_random, "now": now, **options}
+        options = {
+            "issuer": issuer,
+            "secret": real_or_random,
+            "subject": subject,
+            "now": now,
+            **options,
+        }
         return connect_token(method=method, url=url, base_url=base_url, **options)
 
     forged = [
@@ -316,9 +330,19 @@ def install_tokens(url: str, base_url: str, issuer: str, now: int) -> tuple[Forg
 
 
 def qsh_tampered_tokens(
-    method: str, url: str, base_url: str, issuer: str, secret: str, now: int
+    method: str,
+    url: str,
+    base_url: str,
+    issuer: str,
+    secret: str,
+    now: int,
+    subject: str | None = None,
 ) -> tuple[ForgedToken, ...]:
-    """Validly signed tokens whose `qsh` is for another request than this one (requirement 13)."""
+    """Validly signed tokens whose `qsh` is for another request than this one (requirement 13).
+
+    `subject` is the `sub` of the valid token this endpoint accepted, so that the `qsh` is the
+    tokens' one defect.
+    """
     target = _split(url)
     other_path = _Target(
         target.prefix, target.path.rstrip("/") + "/connectguard-other", target.query
@@ -333,6 +357,7 @@ def qsh_tampered_tokens(
             base_url=base_url,
             issuer=issuer,
             secret=secret,
+            subject=subject,
             now=now,
             qsh=qsh,
         )
