@@ -288,6 +288,20 @@ LOGGED_IN = {"condition": "user_is_logged_in"}
         ([{"or": [{"and": [{**ADMIN, "invert": True}]}, SYSADMIN]}], False),
         ([{"and": [ADMIN], "invert": True}], False),
         ("user_is_admin", False),
+        # invert flips the polarity; under it, and/or swap roles (De Morgan)
+        ([{"invert": True, "or": [{**ADMIN, "invert": True}]}], True),
+        ([{"invert": "true", "and": [{**ADMIN, "invert": True}, LOGGED_IN]}], False),
+        ([{"invert": True, "or": [{**ADMIN, "invert": True}, LOGGED_IN]}], True),
+        (
+            [{"invert": True, "and": [{**ADMIN, "invert": True}, {**SYSADMIN, "invert": True}]}],
+            True,
+        ),
+        ([{"invert": True, "or": [ADMIN]}], False),
+        ([{"invert": True, "or": [{"invert": True, "or": [ADMIN]}]}], True),
+        ([{"invert": True, "or": [{"invert": True, "or": [ADMIN, LOGGED_IN]}]}], False),
+        ([{**LOGGED_IN, "invert": True}], False),
+        ([{"invert": True, "or": []}], False),
+        ([{"invert": True, "and": []}], False),
     ],
 )
 def test_conditions_requiring_admin(conditions: Any, admin: bool) -> None:

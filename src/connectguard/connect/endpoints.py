@@ -140,27 +140,42 @@ def api_endpoints(base_url: str, paths: tuple[str, ...]) -> tuple[Endpoint, ...]
 
 
 def requires_admin(condition: Any, depth: int = 0) -> bool:
-    """Whether a module's `conditions` let only administrators see it.
+    """Whether a module's `conditions` let only administrators see it: whether every way to
+    satisfy them needs `user_is_admin` (or `user_is_sysadmin`...) to be true.
 
-    A list or an `and` requires admin when any part does; an `or` only when every branch does;
-    an inverted condition never does. Nesting beyond a sane depth is not read.
+    A list means `and`. Read with polarity: `invert` flips it, and under a flip `and` and `or`
+    swap roles (De Morgan). A part that cannot be read, or nesting beyond a sane depth, counts
+    as not requiring admin.
+    """
+    return _implies_admin(condition, positive=True, depth=depth)
+
+
+def _implies_admin(condition: Any, positive: bool, depth: int) -> bool:
+    """Whether `condition` holding (`positive`) or failing (not `positive`) implies an admin.
+
+    An `and` that holds, or an `or` that fails, implies it when any part does; an `or` that
+    holds, or an `and` that fails, only when every part does.
     """
     if depth > _MAX_CONDITION_DEPTH:
         return False
     if isinstance(condition, list):
-        return any(requires_admin(part, depth + 1) for part in condition)
-    if not isinstance(condition, dict) or _is_true(condition.get("invert")):
+        return _combine(condition, positive, every=not positive, depth=depth)
+    if not isinstance(condition, dict):
         return False
+    if _is_true(condition.get("invert")):
+        positive = not positive
     if "and" in condition:
-        return requires_admin(condition["and"], depth + 1)
+        return _combine(condition["and"], positive, every=not positive, depth=depth)
     if "or" in condition:
-        branches = condition["or"]
-        return (
-            isinstance(branches, list)
-            and bool(branches)
-            and all(requires_admin(branch, depth + 1) for branch in branches)
-        )
-    return condition.get("condition") in ADMIN_CONDITIONS
+        return _combine(condition["or"], positive, every=positive, depth=depth)
+    return positive and condition.get("condition") in ADMIN_CONDITIONS
+
+
+def _combine(parts: Any, positive: bool, every: bool, depth: int) -> bool:
+    if not isinstance(parts, list) or not parts:
+        return False
+    implied = (_implies_admin(part, positive, depth + 1) for part in parts)
+    return all(implied) if every else any(implied)
 
 
 def _is_true(value: Any) -> bool:
