@@ -1,14 +1,17 @@
 """Requirements 5, 9 and 13: who gets an answer from each endpoint, with which token.
 
 A 4xx or 3xx is a denial, 2xx with content is access, a 5xx or a failed request cannot be
-decided. The probes already followed a redirect that only adds or drops a trailing slash; the
-last exchange of each token variant and method is the one judged.
+decided; a 405 says the method is not served, which is neither a denial of the token nor access.
+The probes already followed a redirect that only adds or drops a trailing slash; the last
+exchange of each token variant and method is the one judged, and findings name the endpoint's
+own path with the whole exchange chain as evidence.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from connectguard.connect.endpoints import Role
 from connectguard.model import Exchange, Finding, Judgement, JudgementBuilder, Level, Severity
@@ -36,6 +39,8 @@ ADVICE_DEFECTS = {"issued-in-future": "a token issued in the future"}
 class Outcome(enum.Enum):
     ACCESS = "access"
     DENIED = "denied"
+    NOT_SERVED = "not served"
+    """405: the app does not serve this method at all, whatever the token."""
     UNDECIDED = "undecided"
 
 
@@ -46,6 +51,8 @@ def classify(exchange: Exchange, role: Role) -> tuple[Outcome, str]:
     status = exchange.status or 0
     if status == 429:
         return Outcome.UNDECIDED, "answered 429: the app rate-limited the scan"
+    if status == 405:
+        return Outcome.NOT_SERVED, "answered 405: the method is not served"
     if 300 <= status < 500:
         return Outcome.DENIED, f"answered {status}"
     if status >= 500:
@@ -73,7 +80,7 @@ def check_authentication(evidence: Evidence) -> list[Judgement]:
         return _authentication_none(evidence, r5, r9, r13)
 
     has_credentials = evidence.credentials.has_secret
-    any_control_accepted = False
+    any_control_sent = any_control_accepted = False
     for item in _in_scope(evidence):
         for note in item.skipped:
             r5.note(f"{item.endpoint.url}: {note}")
@@ -81,11 +88,13 @@ def check_authentication(evidence: Evidence) -> list[Judgement]:
             _judge_cacheable(item, r5)
             continue
         _judge_anonymous(item, r5)
-        control = _judge_control(item, r9, has_credentials)
-        any_control_accepted |= control is Outcome.ACCESS
-        _judge_forged(item, r5, r9, has_credentials, control)
+        controls = _judge_control(item, r9, has_credentials)
+        accepted = Outcome.ACCESS in controls.values()
+        any_control_sent |= bool(controls)
+        any_control_accepted |= accepted
+        _judge_forged(item, r5, r9, has_credentials, controls)
         _judge_admin(item, r5, evidence)
-        if control is Outcome.ACCESS:
+        if accepted:
             _judge_qsh(item, r13)
 
     if not has_credentials:
@@ -93,6 +102,11 @@ def check_authentication(evidence: Evidence) -> list[Judgement]:
         r13.note(
             "qsh needs a test installation's clientKey and sharedSecret "
             "(--client-key, --shared-secret)"
+        )
+    elif not any_control_sent:
+        r13.note(
+            "no endpoint could be sent a correct token (signed-install hooks, cacheable shells, "
+            "admin pages without an admin account), so qsh was not probed"
         )
     elif not any_control_accepted:
         r13.undecide("no probed endpoint accepted a correctly signed token")
@@ -132,14 +146,17 @@ def _judge_cacheable(item: EndpointEvidence, r5: JudgementBuilder) -> None:
 
 def _judge_anonymous(item: EndpointEvidence, r5: JudgementBuilder) -> None:
     accepted = []
-    for exchange in judged_exchanges(item, "none"):
+    exchanges = judged_exchanges(item, "none")
+    for exchange in exchanges:
         outcome, why = classify(exchange, item.endpoint.role)
         if outcome is Outcome.UNDECIDED:
             r5.undecide(f"{exchange.method} {exchange.path} without a token: {why}")
         elif outcome is Outcome.ACCESS:
             accepted.append(exchange)
-        else:
+        elif outcome is Outcome.DENIED:
             r5.count()
+    if exchanges and all(e.status == 405 for e in exchanges):
+        r5.note(f"{item.endpoint.url}: answered 405 to every method probed, so it was not judged")
     if accepted:
         what = "an install payload" if item.endpoint.role is Role.LIFECYCLE else "a request"
         r5.add(
@@ -161,18 +178,24 @@ def _judge_anonymous(item: EndpointEvidence, r5: JudgementBuilder) -> None:
 
 def _judge_control(
     item: EndpointEvidence, r9: JudgementBuilder, has_credentials: bool
-) -> Outcome | None:
-    """The positive control: was a correctly signed token accepted here?"""
+) -> dict[str, Outcome]:
+    """The positive control, per method: was a correctly signed token accepted here?
+
+    A method the app does not serve (405) rejects nothing; a valid token rejected on every
+    method the app serves leaves 9 undecided, as then no rejection of a forged one proves a thing.
+    """
     if not has_credentials:
-        return None
-    exchanges = judged_exchanges(item, "valid")
-    if not exchanges:
-        return None
-    exchange = exchanges[-1]
-    outcome, why = classify(exchange, item.endpoint.role)
-    if outcome is not Outcome.ACCESS:
-        r9.undecide(f"the app rejected a valid token at {exchange.method} {exchange.path}: {why}")
-    return outcome
+        return {}
+    outcomes: dict[str, Outcome] = {}
+    rejected: list[str] = []
+    for exchange in judged_exchanges(item, "valid"):
+        outcome, why = classify(exchange, item.endpoint.role)
+        outcomes[exchange.method] = outcome
+        if outcome in (Outcome.DENIED, Outcome.UNDECIDED):
+            rejected.append(f"{exchange.method} {_own_path(item)}: {why}")
+    if rejected and Outcome.ACCESS not in outcomes.values():
+        r9.undecide(f"the app rejected a valid token at {'; '.join(rejected)}")
+    return outcomes
 
 
 def _judge_forged(
@@ -180,11 +203,17 @@ def _judge_forged(
     r5: JudgementBuilder,
     r9: JudgementBuilder,
     has_credentials: bool,
-    control: Outcome | None,
+    controls: dict[str, Outcome],
 ) -> None:
-    proves_validation = has_credentials and (
-        control is Outcome.ACCESS or item.endpoint.role is Role.LIFECYCLE
-    )
+    """Forged tokens: any accepted fails 5 and 9; a rejection counts for 9 only where the same
+    method accepted the valid token (or on a lifecycle hook, which no control can reach)."""
+    lifecycle = item.endpoint.role is Role.LIFECYCLE
+    proving = {method for method, outcome in controls.items() if outcome is Outcome.ACCESS}
+    if has_credentials and item.endpoint.admin and not controls:
+        r9.note(
+            f"{item.endpoint.url}: no valid token could be sent (admin page without an admin "
+            "account), so its rejections of forged tokens prove nothing"
+        )
     for token, defect in SIGNATURE_DEFECTS.items():
         accepted = []
         for exchange in judged_exchanges(item, token):
@@ -193,9 +222,9 @@ def _judge_forged(
                 accepted.append(exchange)
             elif outcome is Outcome.UNDECIDED:
                 r5.undecide(f"{exchange.method} {exchange.path} with {defect}: {why}")
-            else:
+            elif outcome is Outcome.DENIED:
                 r5.count()
-                if proves_validation:
+                if has_credentials and (lifecycle or exchange.method in proving):
                     r9.count()
         if accepted:
             fix = (
@@ -241,25 +270,28 @@ def _judge_admin(item: EndpointEvidence, r5: JudgementBuilder, evidence: Evidenc
                 f"{item.endpoint.url}: admin page; authorization not probed without a user account"
             )
         return
-    exchange = exchanges[-1]
-    outcome, why = classify(exchange, item.endpoint.role)
-    if outcome is Outcome.ACCESS:
+    served = []
+    for exchange in exchanges:
+        outcome, why = classify(exchange, item.endpoint.role)
+        if outcome is Outcome.ACCESS:
+            served.append(exchange)
+        elif outcome is Outcome.UNDECIDED:
+            r5.undecide(f"{exchange.method} {exchange.path} as a non-admin user: {why}")
+        elif outcome is Outcome.DENIED:
+            r5.count()
+    if served:
         r5.add(
             _finding(
                 "5",
                 "admin-page-open-to-user",
                 Level.FAIL,
                 item,
-                [exchange],
+                served,
                 "was served to a user who is not an administrator",
                 fix="Check that the token's user is an administrator before serving admin pages.",
                 severity=Severity.HIGH,
             )
         )
-    elif outcome is Outcome.UNDECIDED:
-        r5.undecide(f"{exchange.method} {exchange.path} as a non-admin user: {why}")
-    else:
-        r5.count()
 
 
 def _judge_qsh(item: EndpointEvidence, r13: JudgementBuilder) -> None:
@@ -281,7 +313,7 @@ def _judge_qsh(item: EndpointEvidence, r13: JudgementBuilder) -> None:
                 )
             elif outcome is Outcome.UNDECIDED:
                 r13.undecide(f"{exchange.method} {exchange.path} with {defect}: {why}")
-            else:
+            elif outcome is Outcome.DENIED:
                 r13.count()
 
 
@@ -303,18 +335,28 @@ def _finding(
         role = "API route"
     elif endpoint.admin:
         role = "admin page"
-    first = exchanges[0]
+    path = _own_path(item)
     methods = "/".join(sorted({e.method for e in exchanges}))
     return Finding(
         requirement=requirement,
         check=check,
         level=level,
-        summary=f"The {role} {first.path} {what}.",
+        summary=f"The {role} {path} {what}.",
         fix=fix,
         severity=severity,
-        origin=first.origin,
-        path=first.path,
+        origin=endpoint.origin,
+        path=path,
         method=methods,
         detail=endpoint.module_key or endpoint.lifecycle_event or "",
-        evidence=tuple(exchanges),
+        evidence=tuple(e for judged in exchanges for e in _chain(item, judged)),
     )
+
+
+def _own_path(item: EndpointEvidence) -> str:
+    """The path the descriptor gives the endpoint, not that of a trailing-slash redirect."""
+    return urlsplit(item.endpoint.url).path or "/"
+
+
+def _chain(item: EndpointEvidence, judged: Exchange) -> list[Exchange]:
+    """The exchanges that led to a judged one: a trailing-slash redirect, if any, then it."""
+    return item.by_token(judged.token, judged.method)

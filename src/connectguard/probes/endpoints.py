@@ -1,8 +1,10 @@
 """Authentication probes: each in-scope endpoint requested with no token, forged tokens, and,
 when the user gave a test installation's credentials, valid and qsh-tampered tokens.
 
-Every token carries a correctly computed `qsh` and, with credentials, the real clientKey, so the
-one defect under test is the only one. The exchanges are labelled with the token variant; the
+Every token carries a correctly computed `qsh`, the `sub` of the endpoint's valid token (the admin
+account on admin pages) and, with credentials, the real clientKey, so the one defect under test
+is the only one. The valid token goes first, with each method, so that a method the app does not
+serve is not taken for a rejected token. The exchanges are labelled with the token variant; the
 checks in `checks.auth` judge them.
 """
 
@@ -34,6 +36,7 @@ from connectguard.probes.evidence import EndpointEvidence, ProbeTenant
 
 INSTALL_EVENTS = frozenset({"installed", "uninstalled"})
 SIGNED_INSTALL_NOTE = "signed-install hook: the scanner cannot sign an RS256 install token"
+NO_ADMIN_ACCOUNT_NOTE = "admin page and no admin account given: no valid-token control"
 
 
 @dataclass(frozen=True)
@@ -143,29 +146,24 @@ async def _probe_token_endpoint(
     client: HttpClient, endpoint: Endpoint, descriptor: Descriptor, signer: Signer
 ) -> EndpointEvidence:
     skipped: list[str] = []
-    exchanges: list[Exchange] = []
     body = post_body(endpoint, descriptor)
+    methods = methods_for(endpoint)
+    # Every token sent here names the same user as the valid one, so that an app which checks
+    # who the user is (an admin page) answers the defect under test, not a missing user.
+    subject = _subject_for(endpoint, signer)
 
-    # Positive control first: with credentials, a correct token must be accepted, or the
-    # rejections of forged tokens prove nothing about this endpoint.
-    accepted_valid = False
+    # Positive control first, per method: with credentials, a correct token must be accepted,
+    # or the rejections of forged tokens prove nothing about this endpoint.
+    controls: dict[str, list[Exchange]] = {}
     if signer.shared_secret is not None:
-        subject = _subject_for(endpoint, signer)
         if endpoint.admin and signer.admin_account is None:
-            skipped.append("admin page and no admin account given: no valid-token control")
+            skipped.append(NO_ADMIN_ACCOUNT_NOTE)
         else:
-            method = _control_method(endpoint)
-            token = signer.valid(method, endpoint.url, subject, context=endpoint.role is Role.API)
-            control = await _send_judged(
-                client, _token_request(endpoint, method, token, "valid", body)
-            )
-            exchanges.extend(control)
-            accepted_valid = _accepted(control[-1])
+            controls = await _send_controls(client, endpoint, signer, subject, body)
+    accepted = [method for method, chain in controls.items() if _accepted(chain[-1])]
 
-    requests: list[Sent] = [
-        _token_request(endpoint, method, None, "none", body) for method in methods_for(endpoint)
-    ]
-    for method in methods_for(endpoint):
+    requests = [_token_request(endpoint, method, None, "none", body) for method in methods]
+    for method in methods:
         for forged in forged_tokens(
             method,
             endpoint.url,
@@ -173,51 +171,80 @@ async def _probe_token_endpoint(
             signer.issuer,
             signer.now,
             secret=signer.shared_secret,
+            subject=subject,
         ):
             if forged.name in QSH_PROBES and endpoint.role is Role.API:
                 continue
             requests.append(_token_request(endpoint, method, forged.token, forged.name, body))
 
-    user_token = _non_admin_token(endpoint, signer)
-    if user_token is not None:
-        requests.append(_token_request(endpoint, "GET", user_token, "non-admin-user"))
+    if endpoint.admin:
+        requests.extend(_non_admin_requests(endpoint, signer, body))
 
     if endpoint.role is Role.API:
         # The app's iframes call its own API with context-qsh tokens, which bind no request:
         # a tampered qsh proves nothing there.
         skipped.append("API route: context-qsh tokens are legitimate, so qsh is not probed")
-    elif accepted_valid and signer.shared_secret is not None:
-        method = _control_method(endpoint)
+    elif accepted and signer.shared_secret is not None:
+        # A method whose valid token was accepted, so that the qsh is the only defect there.
         for forged in qsh_tampered_tokens(
-            method, endpoint.url, signer.base_url, signer.issuer, signer.shared_secret, signer.now
+            accepted[0],
+            endpoint.url,
+            signer.base_url,
+            signer.issuer,
+            signer.shared_secret,
+            signer.now,
+            subject=subject,
         ):
-            requests.append(_token_request(endpoint, method, forged.token, forged.name, body))
-    elif signer.shared_secret is not None and not endpoint.admin:
+            requests.append(_token_request(endpoint, accepted[0], forged.token, forged.name, body))
+    elif controls:
         skipped.append("the app did not accept a valid token here, so qsh was not probed")
 
+    exchanges = [e for chain in controls.values() for e in chain]
     exchanges.extend(await _send_all(client, requests))
     return EndpointEvidence(endpoint, tuple(exchanges), skipped=tuple(skipped))
 
 
-def _non_admin_token(endpoint: Endpoint, signer: Signer) -> str | None:
-    """A non-admin user's token for an admin page: given by the user, or signed for them."""
-    if not endpoint.admin:
-        return None
+async def _send_controls(
+    client: HttpClient, endpoint: Endpoint, signer: Signer, subject: str | None, body: bytes
+) -> dict[str, list[Exchange]]:
+    """A correct token with each method the endpoint is probed with, so that a method the app
+    does not serve (405) is told apart from a rejected token."""
+    methods = methods_for(endpoint)
+    context = endpoint.role is Role.API
+    requests = [
+        _token_request(
+            endpoint, method, signer.valid(method, endpoint.url, subject, context), "valid", body
+        )
+        for method in methods
+    ]
+    chains = await asyncio.gather(*(_send_judged(client, request) for request in requests))
+    return dict(zip(methods, chains, strict=True))
+
+
+def _non_admin_requests(endpoint: Endpoint, signer: Signer, body: bytes) -> list[Sent]:
+    """An admin page requested, with each method, as a user who is not an administrator."""
+    requests = []
+    for method in methods_for(endpoint):
+        token = _non_admin_token(endpoint, signer, method)
+        if token is not None:
+            requests.append(_token_request(endpoint, method, token, "non-admin-user", body))
+    return requests
+
+
+def _non_admin_token(endpoint: Endpoint, signer: Signer, method: str) -> str | None:
+    """A non-admin user's token: given by the user, or signed for them."""
     if signer.user_jwt is not None:
         return signer.user_jwt
     if signer.shared_secret is not None and signer.user_account is not None:
-        return signer.valid("GET", endpoint.url, signer.user_account)
+        return signer.valid(method, endpoint.url, signer.user_account)
     return None
 
 
 def _subject_for(endpoint: Endpoint, signer: Signer) -> str | None:
+    """The `sub` of this endpoint's tokens: the admin account on admin pages, else the user's."""
     if endpoint.admin:
         return signer.admin_account
     return signer.user_account or signer.admin_account
-
-
-def _control_method(endpoint: Endpoint) -> str:
-    return "GET" if endpoint.role in (Role.PAGE, Role.API) else "POST"
 
 
 def _token_request(
