@@ -133,8 +133,6 @@ def test_html_page_gives_a_hint() -> None:
         ({"baseUrl": "https://[::1"}, "host or port cannot be read"),
         ({"baseUrl": " https://app.example.test"}, "white space"),
         ({"modules": []}, '"modules" set to an array, not an object'),
-        ({"modules": {"generalPages": "x"}}, '"modules.generalPages" set to a string'),
-        ({"modules": {"generalPages": [{"url": "/a"}, 3]}}, '"modules.generalPages[1]"'),
         ({"lifecycle": ["/installed"]}, '"lifecycle" set to an array, not an object'),
         ({"lifecycle": {"installed": 1}}, '"lifecycle.installed" set to a number, not a string'),
         ({"apiMigrations": {"signed-install": "yes"}}, '"apiMigrations.signed-install"'),
@@ -149,6 +147,37 @@ def test_bad_fields_are_named(change: dict[str, Any], named: str) -> None:
     message = error_of(json.dumps(document))
     assert named in message
     assert_one_sentence(message)
+
+
+def test_nested_lists_of_module_entries_are_flattened() -> None:
+    a, b, c = ({"key": k, "url": f"/{k}"} for k in "abc")
+    descriptor = parse({**MINIMAL, "modules": {"generalPages": [[a], [[b]], []], "webPanels": c}})
+    assert list(descriptor.module_entries()) == [
+        ("generalPages", a),
+        ("generalPages", b),
+        ("webPanels", c),
+    ]
+    assert descriptor.notes == ()
+
+
+def test_module_entries_that_are_not_objects_are_skipped_with_a_note() -> None:
+    page = {"key": "p", "url": "/p"}
+    modules = {"generalPages": [page, 3, ["x", None]], "webItems": "x", "adminPages": [page]}
+    descriptor = parse({**MINIMAL, "modules": modules})
+    assert list(descriptor.module_entries()) == [("generalPages", page), ("adminPages", page)]
+    assert descriptor.notes == (
+        'descriptor "modules.generalPages": entries that are not objects '
+        "(a number, a string, null) were skipped",
+        'descriptor "modules.webItems": entries that are not objects (a string) were skipped',
+    )
+
+
+def test_deeply_nested_module_lists_cannot_crash() -> None:
+    nested: Any = {"key": "deep", "url": "/deep"}
+    for _ in range(900):
+        nested = [nested]
+    descriptor = parse({**MINIMAL, "modules": {"generalPages": nested}})
+    assert [entry["key"] for _, entry in descriptor.module_entries()] == ["deep"]
 
 
 def test_long_base_url_is_shortened_in_the_message() -> None:

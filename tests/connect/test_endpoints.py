@@ -313,6 +313,12 @@ def test_conditions_requiring_admin(conditions: Any, admin: bool) -> None:
     assert plan.endpoints[0].admin is admin
 
 
+def test_nested_lists_of_module_entries_are_planned() -> None:
+    modules = {"generalPages": [[{"key": "a", "url": "/a"}], [{"key": "b", "url": "/b"}, 7]]}
+    plan = plan_endpoints(make(modules), DESCRIPTOR_URL)
+    assert [(e.template, e.module_key) for e in plan.endpoints] == [("/a", "a"), ("/b", "b")]
+
+
 def test_deep_nesting_cannot_crash_and_stays_fast() -> None:
     deep: Any = {"url": "/deep"}
     conditions: Any = ADMIN

@@ -10,10 +10,11 @@ from typing import Any
 from connectguard.connect.endpoints import plan_endpoints
 from connectguard.fixture import serve_case
 from connectguard.fixture.options import scan_options
+from connectguard.model import Verdict
 from connectguard.net.http import HttpClient
 from connectguard.probes.endpoints import NO_ADMIN_ACCOUNT_NOTE, Signer, probe_endpoint
 from connectguard.probes.evidence import EndpointEvidence
-from connectguard.scan import fetch_descriptor
+from connectguard.scan import fetch_descriptor, run_scan
 from connectguard.settings import Limits
 
 ADMIN = "admin-account-0001"
@@ -119,3 +120,11 @@ def test_valid_token_goes_with_each_method_and_qsh_uses_an_accepted_one() -> Non
     assert {e.method for e in tampered} == {"POST"}
     assert {e.status for e in tampered} == {401}
 
+
+def test_a_module_entry_of_an_odd_shape_is_skipped_with_a_note_not_a_failed_scan() -> None:
+    route = {"path": "/a", "auth": "jwt", "ok": {"status": 200, "body": PAGE}}
+    case = _case([route], {"generalPages": [[{"key": "a", "url": "/a"}], 3]})
+    with serve_case(case) as served:
+        result = run_scan(scan_options(served))
+    assert result.requirement("5").verdict is Verdict.PASS
+    assert any('"modules.generalPages"' in note and "skipped" in note for note in result.notes)

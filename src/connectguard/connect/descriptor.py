@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
@@ -22,7 +23,11 @@ _HTML_MARKERS: Final = ("<!doctype html", "<html", "<head", "<body")
 
 @dataclass(frozen=True)
 class Descriptor:
-    """A parsed descriptor. URLs are kept as written; `raw` is the whole JSON object."""
+    """A parsed descriptor. URLs are kept as written; `raw` is the whole JSON object.
+
+    `notes` say what of it the scan cannot read and leaves out (a module entry that is not an
+    object), for the report.
+    """
 
     key: str
     name: str
@@ -31,12 +36,22 @@ class Descriptor:
     lifecycle: dict[str, str]
     api_migrations: dict[str, bool]
     raw: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
     @property
     def modules(self) -> dict[str, Any]:
-        """Module type -> an entry object or a list of entry objects."""
+        """Module type -> an entry object or a list of entries, as written."""
         modules = self.raw.get("modules")
         return modules if isinstance(modules, dict) else {}
+
+    def module_entries(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(module type, entry object) for every module entry, nested lists flattened.
+
+        Entries that are not objects are left out; `notes` names them.
+        """
+        for module_type, entry in _module_leaves(self.modules):
+            if isinstance(entry, dict):
+                yield module_type, entry
 
 
 def parse_descriptor(data: bytes | str, source_url: str) -> Descriptor:
@@ -50,7 +65,6 @@ def parse_descriptor(data: bytes | str, source_url: str) -> Descriptor:
     name = _required_text(document, "name", where)
     base_url = _required_text(document, "baseUrl", where)
     _check_base_url(base_url, where)
-    _check_modules(document.get("modules"), where)
     return Descriptor(
         key=key,
         name=name,
@@ -59,6 +73,7 @@ def parse_descriptor(data: bytes | str, source_url: str) -> Descriptor:
         lifecycle=_mapping(document, "lifecycle", str, where),
         api_migrations=_mapping(document, "apiMigrations", bool, where),
         raw=document,
+        notes=_module_notes(document.get("modules"), where),
     )
 
 
@@ -211,18 +226,37 @@ def _mapping(
     return dict(value)
 
 
-def _check_modules(modules: Any, where: str) -> None:
+def _module_notes(modules: Any, where: str) -> tuple[str, ...]:
+    """One note per module type with entries that are not objects, which the scan skips.
+
+    Connect requires only key, name and baseUrl: one module of an odd shape must not stop the
+    scan of the others. Only `modules` itself must be an object.
+    """
     if modules is None:
-        return
+        return ()
     if not isinstance(modules, dict):
         raise _wrong_type(where, "modules", modules, "an object")
+    skipped: dict[str, dict[str, None]] = {}
+    for module_type, entry in _module_leaves(modules):
+        if not isinstance(entry, dict):
+            skipped.setdefault(module_type, {})[_kind(entry)] = None
+    return tuple(
+        f'descriptor "modules.{_shown(module_type)}": entries that are not objects '
+        f"({', '.join(kinds)}) were skipped"
+        for module_type, kinds in skipped.items()
+    )
+
+
+def _module_leaves(modules: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(module type, entry) for every entry, lists at any depth flattened in document order.
+
+    Iterative, so no nesting depth can exhaust the stack.
+    """
     for module_type, entries in modules.items():
-        if isinstance(entries, dict):
-            continue
-        if not isinstance(entries, list):
-            raise _wrong_type(
-                where, f"modules.{module_type}", entries, "an object or a list of objects"
-            )
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise _wrong_type(where, f"modules.{module_type}[{index}]", entry, "an object")
+        stack = [entries]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed(node))
+            else:
+                yield module_type, node

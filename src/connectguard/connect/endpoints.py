@@ -99,7 +99,7 @@ def plan_endpoints(
     At most `max_endpoints` are kept; `dropped` counts the rest.
     """
     app_origins = _unique([_origin(descriptor_url), _origin(descriptor.base_url)])
-    found = [*_lifecycle_hooks(descriptor.lifecycle), *_module_urls(descriptor.modules)]
+    found = [*_lifecycle_hooks(descriptor.lifecycle), *_module_urls(descriptor)]
     built = (_endpoint(item, descriptor.base_url, app_origins) for item in found)
     endpoints = _deduplicate(endpoint for endpoint in built if endpoint is not None)
     kept = max(0, max_endpoints)
@@ -191,11 +191,9 @@ def _lifecycle_hooks(lifecycle: dict[str, str]) -> Iterator[_Found]:
             yield _Found(url, Role.LIFECYCLE, lifecycle_event=event)
 
 
-def _module_urls(modules: dict[str, Any]) -> Iterator[_Found]:
-    for module_type, entries in modules.items():
-        for entry in entries if isinstance(entries, list) else [entries]:
-            if isinstance(entry, dict):
-                yield from _entry_urls(module_type, entry)
+def _module_urls(descriptor: Descriptor) -> Iterator[_Found]:
+    for module_type, entry in descriptor.module_entries():
+        yield from _entry_urls(module_type, entry)
 
 
 def _entry_urls(module_type: str, entry: dict[str, Any]) -> Iterator[_Found]:

@@ -366,7 +366,8 @@ async def probe_endpoints(
 
     results = list(await asyncio.gather(*(one(e, signer) for e in endpoints)))
     accepted = accepted_installs(results)
-    notes: list[str] = []
+    # Module entries the descriptor gives in a shape no URL can be read from were not probed.
+    notes = list(descriptor.notes)
     if accepted and probe_install and signer.shared_secret is None:
         tenant = accepted[0]
         signer = replace(signer, client_key=tenant.client_key, shared_secret=tenant.shared_secret)
