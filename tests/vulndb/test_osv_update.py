@@ -5,11 +5,13 @@ fails its MD5 or zip check (and leaves the previous data in place), progress rep
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.server
 import io
 import json
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectguard.cli import app
+from connectguard.vulndb import update
 from connectguard.vulndb.osv import OsvDatabase
 from connectguard.vulndb.update import UpdateError, download, update_osv
 
@@ -57,6 +60,7 @@ class Mirror:
     files: dict[str, bytes] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
     break_after: int | None = None
+    trickle: bool = False  # the first answer drips 10 bytes every 50 ms, then is cut
     lie_about_md5: bool = False
     requests: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
@@ -102,6 +106,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.end_headers()
+        if mirror.trickle:
+            mirror.trickle = False
+            with contextlib.suppress(OSError):  # the client gives up first
+                for offset in range(0, min(len(body), 2000), 10):  # bounded: 10 s at most
+                    self.wfile.write(body[offset : offset + 10])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            self.close_connection = True
+            return
         if mirror.break_after is not None:
             cut, mirror.break_after = mirror.break_after, None
             self.wfile.write(body[:cut])
@@ -156,6 +169,23 @@ def test_a_broken_transfer_is_resumed_with_a_range_request(mirror: Mirror, tmp_p
     assert second["range"] == f"bytes={len(data) // 3}-" and second["if-range"] == '"v2"'
     assert (tmp_path / "osv" / "npm" / "all.zip").read_bytes() == data
     assert not (tmp_path / "osv" / "npm" / "all.zip.part").exists()
+
+
+def test_a_trickling_mirror_is_broken_off_and_resumed(
+    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(update, "STALL_SECONDS", 0.3)
+    monkeypatch.setattr(update, "STALL_BYTES", 10_000)
+    data = archive(50)
+    mirror.put("/npm/all.zip", data, '"v3"')
+    mirror.trickle = True
+    started = time.monotonic()
+    (result,) = update_osv(mirror.url, tmp_path, ecosystems=["npm"])
+    assert result.changed and result.advisories == 50
+    assert time.monotonic() - started < 5
+    first, second = mirror.requests
+    assert "range" not in first and second["range"].startswith("bytes=")
+    assert (tmp_path / "osv" / "npm" / "all.zip").read_bytes() == data
 
 
 def test_a_changed_archive_restarts_the_resume(mirror: Mirror, tmp_path: Path) -> None:
@@ -232,3 +262,15 @@ def test_the_command_line(mirror: Mirror, tmp_path: Path) -> None:
     assert "HTTP 404" in missing.output
     unknown = runner.invoke(app, ["db", "update", "-e", "CRAN", "--data-dir", str(tmp_path)])
     assert unknown.exit_code == 2 and "Unknown ecosystem" in unknown.output
+
+
+def test_a_failed_signature_download_does_not_hide_the_osv_update(
+    mirror: Mirror, tmp_path: Path
+) -> None:
+    mirror.put("/npm/all.zip", archive(2), '"n"')
+    args = ["db", "update", "--osv-url", mirror.url, "-e", "npm", "--data-dir", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--retire-url", f"{mirror.url}/missing/"])
+    assert "OSV npm: updated, 2 advisories" in result.output
+    assert "answered 404" in result.output
+    assert result.exit_code == 3  # a download that failed, as for OSV: worth trying again
+    assert (tmp_path / "osv" / "npm" / "all.zip").exists()

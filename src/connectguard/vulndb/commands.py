@@ -72,18 +72,23 @@ def update_command(
         ca = str(ca_file) if ca_file else None
         try:
             results = update_osv(osv_url, folder, progress, wanted, ca)
-            retire_path = _update_retire(retire_url, folder, progress) if retire else None
         finally:
             progress.stop()
+        for result in results:
+            state = "updated" if result.changed else "up to date"
+            console.print(f"OSV {result.ecosystem}: {state}, {result.advisories} advisories")
+        # The OSV data is in place whatever happens next: say so before the second download.
+        if retire:
+            try:
+                retire_path = _update_retire(retire_url, folder, progress)
+            finally:
+                progress.stop()
+            if retire_path is not None:
+                console.print(f"client-side library data: {retire_path}")
     except ConnectGuardError as error:
         raise _fail(error) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    for result in results:
-        state = "updated" if result.changed else "up to date"
-        console.print(f"OSV {result.ecosystem}: {state}, {result.advisories} advisories")
-    if retire_path is not None:
-        console.print(f"client-side library data: {retire_path}")
     console.print(f"data folder: {folder}")
 
 

@@ -58,6 +58,12 @@ class VulnDbError(ConnectGuardError):
     """A signature file could not be read, parsed or downloaded."""
 
 
+class SignatureDownloadError(VulnDbError):
+    """The signature file could not be fetched: like an OSV download, worth trying again."""
+
+    exit_code = 3
+
+
 @dataclass(frozen=True)
 class Vulnerability:
     """One advisory of a component: the versions it affects and how bad it is."""
@@ -460,8 +466,10 @@ def _download(url: str, report: Progress) -> bytes:
                 chunks.append(chunk)
                 report("signatures", size, total)
     except urllib.error.HTTPError as exc:
-        raise VulnDbError(f"Could not download {url}: the server answered {exc.code}.") from None
+        raise SignatureDownloadError(
+            f"Could not download {url}: the server answered {exc.code}."
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        raise VulnDbError(f"Could not download {url}: {reason}.") from None
+        raise SignatureDownloadError(f"Could not download {url}: {reason}.") from None
     return b"".join(chunks)

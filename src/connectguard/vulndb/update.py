@@ -50,6 +50,11 @@ DEFAULT_OSV_URL = "https://osv-vulnerabilities.storage.googleapis.com"
 CHUNK = 1 << 20
 ATTEMPTS = 4
 TIMEOUT = 60.0
+# A mirror that trickles (each byte inside the socket timeout) must not hold the update for
+# ever: a transfer that brings less than STALL_BYTES in STALL_SECONDS is broken off, and
+# resumed like any broken transfer.
+STALL_SECONDS = 60.0
+STALL_BYTES = 64 << 10
 MAX_ARCHIVE_BYTES = 4 << 30
 Progress = Callable[[str, int, int], None]
 
@@ -177,13 +182,22 @@ def _receive(
     }
     state_file.write_text(json.dumps(state), encoding="utf-8")
     done = offset
+    window_start, window_bytes = time.monotonic(), 0
     with open(part, "ab" if resumed else "wb") as out:
-        while chunk := response.read(CHUNK):
+        # read1 returns what has arrived, so a trickle is seen as one, not waited out.
+        while chunk := response.read1(CHUNK):
             out.write(chunk)
             done += len(chunk)
             if done > max_bytes:
                 raise UpdateError(f"{url} is larger than the {max_bytes}-byte limit.")
             progress(phase, done, total)
+            window_bytes += len(chunk)
+            if time.monotonic() - window_start >= STALL_SECONDS:
+                if window_bytes < STALL_BYTES:
+                    raise HTTPException(
+                        f"the transfer stalled ({window_bytes} bytes in {STALL_SECONDS:.0f} s)"
+                    )
+                window_start, window_bytes = time.monotonic(), 0
     if total and done != total:
         raise HTTPException(f"the transfer ended after {done} of {total} bytes")
     _check_md5(part, state["md5"], url)
