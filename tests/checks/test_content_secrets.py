@@ -3,11 +3,14 @@ under a secret's name, token writes to client storage, secrets in descriptor URL
 
 from __future__ import annotations
 
+import pytest
+
 from connectguard.checks.secrets import (
     content_findings,
     descriptor_findings,
     is_token_name,
     storage_writes,
+    token_expression,
 )
 from connectguard.model import Exchange, Level
 
@@ -65,14 +68,81 @@ def test_storage_writes_of_tokens() -> None:
         "localStorage.authToken = y; document.cookie = `jwt=${t}; path=/`;"
         "localStorage.setItem(KEY, refreshToken);"
     )
-    writes = [(w.store, w.name, w.certain) for w in storage_writes(script)]
+    writes = [(w.store, w.name, w.certain, w.value) for w in storage_writes(script)]
     assert writes == [
-        ("localStorage", "connect-jwt", True),
-        ("localStorage", "KEY = refreshToken", False),
-        ("sessionStorage", "accessToken", True),
-        ("localStorage", "authToken", True),
-        ("document.cookie", "jwt", True),
+        ("localStorage", "connect-jwt", True, ""),
+        ("localStorage", "KEY", True, "refreshToken"),
+        ("sessionStorage", "accessToken", True, ""),
+        ("localStorage", "authToken", True, ""),
+        ("document.cookie", "jwt", True, ""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (
+            'AP.context.getToken(function(token){ sessionStorage.setItem("ctx", token); });',
+            ("sessionStorage", "ctx", True, "token"),
+        ),
+        (
+            'AP.context.getToken(function (t) { sessionStorage.setItem("ctx", t); });',
+            ("sessionStorage", "ctx", True, "t"),
+        ),
+        (
+            "AP.context.getToken().then((t) => localStorage.setItem('a', JSON.stringify(t)));",
+            ("localStorage", "a", True, "t"),
+        ),
+        (
+            "const t = await AP.context.getToken(); localStorage['x'] = t;",
+            ("localStorage", "x", True, "t"),
+        ),
+        (
+            'var q = new URLSearchParams(location.search); var j = q.get("jwt"); var k = j;'
+            "localStorage.ctx = k;",
+            ("localStorage", "ctx", True, "k"),
+        ),
+        (
+            "var q = new URLSearchParams(window.location.search);\n"
+            'document.cookie = "auth=" + q.get("jwt") + "; path=/; SameSite=None; Secure";',
+            ("document.cookie", "auth", True, 'q.get("jwt")'),
+        ),
+        (
+            "document.cookie = `auth=${data.accessToken}; path=/`;",
+            ("document.cookie", "auth", True, "data.accessToken"),
+        ),
+        (
+            'localStorage.setItem("cfg", window.CONFIG["sharedSecret"]);',
+            ("localStorage", "cfg", True, 'window.CONFIG["sharedSecret"]'),
+        ),
+        (
+            'localStorage.setItem("s", JSON.stringify({jwt: t, exp: 1}));',
+            ("localStorage", "s", False, "jwt"),
+        ),
+    ],
+    ids=[
+        "callback-token",
+        "callback-renamed",
+        "then-arrow",
+        "awaited",
+        "assigned-twice",
+        "jwt-parameter-cookie",
+        "template-cookie",
+        "shared-secret-property",
+        "token-key-in-object",
+    ],
+)
+def test_token_values_make_a_token_write_whatever_the_key(
+    script: str, expected: tuple[str, str, bool, str]
+) -> None:
+    assert [(w.store, w.name, w.certain, w.value) for w in storage_writes(script)] == [expected]
+
+
+def test_a_jwt_literal_is_shown_shortened() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJjbGllbnQta2V5In0.c2lnbmF0dXJl"
+    writes = storage_writes(f'document.cookie = "a={jwt}; path=/";')
+    assert [(w.name, w.certain) for w in writes] == [("a", True)]
+    assert jwt not in writes[0].value and writes[0].value.startswith("eyJhbGci")
 
 
 def test_harmless_storage_writes_are_not_findings() -> None:
@@ -80,8 +150,20 @@ def test_harmless_storage_writes_are_not_findings() -> None:
         'localStorage.setItem("theme", "dark"); sessionStorage.setItem(e, t);'
         'document.cookie = "csrf_token=" + c; localStorage.length == 0;'
         "if (localStorage.token == null) {}"
+        'localStorage.setItem("token-color", "#0052CC"); localStorage.setItem("n", tokens.length);'
+        'localStorage.setItem("c", getTokenColor()); document.cookie = "tokenExpiry=" + when;'
+        'document.cookie = "theme=dark; path=/"; localStorage.setItem("k");'
     )
     assert storage_writes(script) == []
+
+
+def test_token_expressions() -> None:
+    assert token_expression('params.get( "access_token" )') == ('params.get("access_token")', True)
+    assert token_expression("getJwt()") == ("getJwt()", True)
+    assert token_expression("ctx", {"ctx"}) == ("ctx", True)
+    assert token_expression("ctx.theme", {"ctx"}) == ("", False)
+    assert token_expression('"token " + count') == ("", False)
+    assert token_expression("`${user.name}`") == ("", False)
 
 
 def test_scripts_served_as_files_are_searched_for_storage_writes() -> None:
@@ -93,7 +175,23 @@ def test_scripts_served_as_files_are_searched_for_storage_writes() -> None:
 
 def test_token_names() -> None:
     assert is_token_name("id_token") and is_token_name("JWT") and is_token_name("clientSecret")
+    assert is_token_name("connect-jwt") and is_token_name("jwtValue") and is_token_name("TOKEN_V2")
     assert not is_token_name("csrfToken") and not is_token_name("theme")
+    assert not is_token_name("token-color") and not is_token_name("tokenExpiry")
+    assert not is_token_name("tokenizer") and not is_token_name("apiKey")
+
+
+def test_a_token_write_under_a_neutral_key_fails_and_names_the_value() -> None:
+    body = (
+        '<script src="https://connect-cdn.atl-paas.net/all.js"></script><script>'
+        'AP.context.getToken(function(token){ sessionStorage.setItem("ctx", token); });</script>'
+    )
+    findings = content_findings(page(body), None)
+    assert [(f.check, f.level) for f in findings] == [("token-in-client-storage", Level.FAIL)]
+    assert findings[0].summary == (
+        "/board writes token (a token) to sessionStorage under 'ctx': any script on the origin "
+        "can read it back."
+    )
 
 
 def test_descriptor_urls_with_secret_parameters_or_the_install_secret() -> None:

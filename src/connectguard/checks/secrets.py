@@ -3,17 +3,23 @@
 Judged on every page and script the app serves from its origins: the install's own sharedSecret
 (when the scan was given it) anywhere in the content; a secret-shaped value assigned to a
 `sharedSecret` or `clientSecret` key; code that writes a token or secret to localStorage,
-sessionStorage or a script-set cookie. The descriptor's URLs are checked for secret query
-parameters and for the sharedSecret itself. A value that merely looks random (a build hash, a
-public key) is not a secret unless it is the install's own or sits under a secret's name.
+sessionStorage or a script-set cookie, known by the key or cookie name it is written under or by
+the value written (a variable or property named for a token, `params.get("jwt")`, the parameter
+of an `AP.context.getToken` callback, a JWT literal), whatever the key. The descriptor's URLs are
+checked for secret query parameters and for the sharedSecret itself. A value that merely looks
+random (a build hash, a public key) is not a secret unless it is the install's own or sits under
+a secret's name; a name that merely contains "token" (`token-color`) is not a token's name.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
@@ -28,6 +34,12 @@ from connectguard.probes.pages import is_script, page_of
 MIN_SECRET_CHARS: Final = 8
 MAX_URLS_IN_DESCRIPTOR: Final = 5000
 MAX_DEPTH: Final = 64
+MAX_EXPRESSION_CHARS: Final = 400
+MAX_SHOWN_CHARS: Final = 60
+MAX_ASSIGNMENTS: Final = 2000
+# TODO: a script with more storage or cookie writes than this is judged on its first ones only, so
+# a token write hidden behind that many decoys is missed; the cap keeps a hostile script cheap.
+MAX_WRITES_READ: Final = 500
 
 FIX_SECRET = (
     "Keep the sharedSecret on the server: sign and verify tokens there, and give the browser "
@@ -51,14 +63,43 @@ _SECRET_ASSIGNMENT: Final = _regex(
     r"(?i)[\"'`]?(shared[_\-]?secret|client[_\-]?secret)[\"'`]?\s*[:=]\s*"
     r"[\"'`]([A-Za-z0-9+/=_.\-]{16,512})[\"'`]"
 )
-_STORAGE_SET: Final = _regex(
-    r"(localStorage|sessionStorage)\s*\.\s*setItem\s*\(\s*([^,)]{1,200}),\s*([^;)]{0,200})"
-)
+_STORAGE_SET: Final = _regex(r"(localStorage|sessionStorage)\s*\.\s*setItem\s*\(")
 _STORAGE_ASSIGN: Final = _regex(
     r"(localStorage|sessionStorage)\s*(?:\.\s*([A-Za-z_$][A-Za-z0-9_$]{0,80})"
     r"|\[\s*[\"'`]([^\"'`]{1,100})[\"'`]\s*\])\s*=[^=]"
 )
-_COOKIE_WRITE: Final = _regex(r"document\s*\.\s*cookie\s*=\s*[\"'`]\s*([^=;\"'`\s]{1,100})\s*=")
+_COOKIE_WRITE: Final = _regex(r"document\s*\.\s*cookie\s*=[^=]")
+# Where a script gets a token without naming it: the parameter of an AP.context.getToken callback
+# (`getToken(function (t) {...})`, `getToken(t => ...)`, `getToken().then(...)`), the result of an
+# awaited getToken, and variables assigned from a token expression.
+_CALLBACK: Final = (
+    r"\s*(?:async\s+)?(?:function\s*[A-Za-z0-9_$]*\s*\(\s*([A-Za-z_$][A-Za-z0-9_$]*)"
+    r"|\(\s*([A-Za-z_$][A-Za-z0-9_$]*)|([A-Za-z_$][A-Za-z0-9_$]*)\s*=>)"
+)
+_GET_TOKEN_CALLBACK: Final = _regex(r"getToken\s*\((?:\s*\)\s*\.\s*then\s*\()?" + _CALLBACK)
+_AWAITED_TOKEN: Final = _regex(
+    r"([A-Za-z_$][A-Za-z0-9_$]*)\s*=\s*(?:await\s+)?(?:[A-Za-z_$][A-Za-z0-9_$]*\s*\.\s*)*"
+    r"getToken\s*\("
+)
+_DECLARATION: Final = _regex(r"(?:^|[^A-Za-z0-9_$.])([A-Za-z_$][A-Za-z0-9_$]*)\s*=[^=>]")
+_TOKEN_HINT: Final = _regex(r"(?i)jwt|token|secret|bearer|eyJ")
+# In the code of an expression whose string literals are numbered placeholders ("#0"): a call
+# with one literal argument, a reference (a name and its properties), a JWT literal.
+_LITERAL_CALL: Final = re.compile(
+    r"([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)\s*\(\s*\"#(\d+)\"\s*\)"
+)
+_REFERENCE: Final = re.compile(
+    r"(?<![\w$.])[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\s*\[\s*\"#\d+\"\s*\])*"
+)
+_PROPERTY_KEY: Final = re.compile(r"\s*:")
+_CALLED: Final = re.compile(r"\s*\(")
+_JWT_LITERAL: Final = re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}")
+_TOKEN_WORDS: Final = ("token", "tokens", "jwt", "jwts", "secret", "secrets", "bearer")
+# Words after a token word that still name the token (`jwtValue`, `tokenKey`, `token_v2`).
+_NAME_QUALIFIERS: Final = frozenset(
+    {"key", "name", "value", "val", "str", "string", "raw", "data", "json", "b64", "base64"}
+    | {"encoded", "cache", "cached", "stored", "storage", "item"}
+)
 _PLACEHOLDERS: Final = (
     "your",
     "example",
@@ -75,11 +116,16 @@ _SECRET_PARAMETERS: Final = ("secret", "password", "passwd", "apikey", "privatek
 
 
 def is_token_name(name: str) -> bool:
-    """Whether a storage key, cookie or variable name says it holds a token or secret."""
-    squashed = "".join(c for c in name.lower() if c.isalnum())
-    if "csrf" in squashed or "xsrf" in squashed:
+    """Whether a storage key, cookie or variable name says it holds a token or secret: its last
+    word (past qualifiers such as `value` or `v2`) is token, jwt, secret or bearer, so
+    `connect-jwt` and `accessToken` are token names and `token-color` and `tokenExpiry` are not."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name[:200])
+    words = [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+    if any("csrf" in word or "xsrf" in word for word in words):
         return False
-    return any(word in squashed for word in ("jwt", "token", "secret", "bearer"))
+    while words and (words[-1] in _NAME_QUALIFIERS or re.fullmatch(r"v?\d+", words[-1])):
+        words.pop()
+    return bool(words) and words[-1].endswith(_TOKEN_WORDS)
 
 
 def check_secret_exposure(evidence: Evidence) -> list[Judgement]:
@@ -137,35 +183,210 @@ def _secret_assignments(text: str) -> Iterator[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class StorageWrite:
-    """A script statement that stores something under a name: where, which name, how sure."""
+    """A script statement that stores a token or secret: where, under which name, how sure.
+
+    `value` is the token expression written when the value, not the name, made it a token write.
+    """
 
     store: str
     name: str
     certain: bool
+    value: str = ""
 
 
 def storage_writes(script: str) -> list[StorageWrite]:
     """Writes of tokens or secrets to web storage or cookies in one script's text.
 
-    `certain` when the key or cookie name says token or secret; not certain when only the value
-    written names one (the key is computed).
+    `certain` when the key or cookie name says token or secret, or the value written is a token
+    expression; not certain when the value only holds a token-named property (`{jwt: x}`).
     """
+    tokens = _token_variables(script)
     writes: list[StorageWrite] = []
-    for match in _STORAGE_SET.finditer(script):
-        store, key, value = match.group(1), match.group(2).strip(), match.group(3)
-        name = key.strip("\"'` ")
-        if is_token_name(name):
-            writes.append(StorageWrite(store, name, certain=True))
-        elif key[:1] not in {'"', "'", "`"} and is_token_name(value):
-            writes.append(StorageWrite(store, f"{name} = {value.strip()[:60]}", certain=False))
-    for match in _STORAGE_ASSIGN.finditer(script):
+    for match in islice(_STORAGE_SET.finditer(script), MAX_WRITES_READ):
+        key = _expression(script, match.end(), ",)")
+        after = match.end() + len(key)
+        value = _expression(script, after + 1, ",)") if script[after : after + 1] == "," else ""
+        writes += _write(match.group(1), key, value, tokens)
+    for match in islice(_STORAGE_ASSIGN.finditer(script), MAX_WRITES_READ):
         name = match.group(2) or match.group(3) or ""
-        if is_token_name(name):
-            writes.append(StorageWrite(match.group(1), name, certain=True))
-    for match in _COOKIE_WRITE.finditer(script):
-        if is_token_name(match.group(1)):
-            writes.append(StorageWrite("document.cookie", match.group(1), certain=True))
+        value = _expression(script, match.end() - 1, ";,)}")
+        writes += _write(match.group(1), json.dumps(name), value, tokens)
+    for match in islice(_COOKIE_WRITE.finditer(script), MAX_WRITES_READ):
+        written = _expression(script, match.end() - 1, ";,)}")
+        writes += _cookie_write(written, tokens)
     return writes
+
+
+def _write(store: str, key: str, value: str, tokens: set[str]) -> list[StorageWrite]:
+    key_code, key_literals = _code_view(key)
+    name = key_literals[0] if key_code.strip() == '"#0"' else key.strip()[:MAX_SHOWN_CHARS]
+    if any(is_token_name(literal) for literal in key_literals) or (
+        not key_literals and is_token_name(name)
+    ):
+        return [StorageWrite(store, name, certain=True)]
+    shown, certain = token_expression(value, tokens)
+    return [StorageWrite(store, name, certain, shown)] if shown else []
+
+
+def _cookie_write(written: str, tokens: set[str]) -> list[StorageWrite]:
+    """`document.cookie = "name=" + value + "; path=/"`: the cookie's name is the text before the
+    first `=` of the first literal; the rest is the value and its attributes."""
+    code, literals = _code_view(written)
+    if not re.match(r'\s*"#0"', code) or "=" not in literals[0]:
+        shown, certain = token_expression(written, tokens)
+        return [StorageWrite("document.cookie", "(computed)", certain, shown)] if shown else []
+    name = literals[0].partition("=")[0].strip()[:MAX_SHOWN_CHARS]
+    if is_token_name(name):
+        return [StorageWrite("document.cookie", name, certain=True)]
+    shown, certain = token_expression(written, tokens)
+    return [StorageWrite("document.cookie", name, certain, shown)] if shown else []
+
+
+def token_expression(
+    expression: str, tokens: frozenset[str] | set[str] = frozenset()
+) -> tuple[str, bool]:
+    """The part of a JavaScript expression that is a token, shown for a report, and whether it
+    certainly is one; ("", False) when nothing in it is a token.
+
+    Certain: a JWT literal; a call with a token's name (`q.get("jwt")`, `getCookie("token")`);
+    a call of a token getter (`getToken()`); a name or property named for a token (`jwt`,
+    `ctx.accessToken`, `data["token"]`) or a variable in `tokens`. Not certain: an object
+    literal with a token-named key.
+    """
+    code, found = _code_view(expression)
+    for literal in found:
+        jwt = _JWT_LITERAL.search(literal)
+        if jwt:
+            return shorten_secret(literal[jwt.start() :], 8), True
+    for match in _LITERAL_CALL.finditer(code):
+        argument = found[int(match.group(2))] if int(match.group(2)) < len(found) else ""
+        if is_token_name(argument):
+            callee = " ".join(match.group(1).split())
+            return f'{callee}("{argument[:MAX_SHOWN_CHARS]}")'[:MAX_SHOWN_CHARS], True
+    weak = ""
+    for match in _REFERENCE.finditer(code):
+        parts = [p.strip() for p in re.split(r"\s*\.\s*|\s*\[\s*", match.group(0))]
+        last = parts[-1].rstrip("]").strip()
+        last = found[int(last[2:-1])] if last.startswith('"#') and last[2:-1].isdigit() else last
+        shown = _shown_reference(match.group(0), found)
+        if _CALLED.match(code, match.end()):
+            if is_token_name(last):
+                return f"{shown}()", True
+        elif _PROPERTY_KEY.match(code, match.end()) and len(parts) == 1:
+            weak = weak or (shown if is_token_name(last) else "")
+        elif is_token_name(last) or (len(parts) == 1 and last in tokens):
+            return shown, True
+    return weak, False
+
+
+def _shown_reference(reference: str, literals: list[str]) -> str:
+    shown = re.sub(r'"#(\d+)"', lambda m: json.dumps(literals[int(m.group(1))]), reference)
+    return " ".join(shown.split())[:MAX_SHOWN_CHARS]
+
+
+def _token_variables(script: str) -> set[str]:
+    """Names that hold a token without saying so: getToken callback parameters, awaited
+    getToken results, and variables assigned from a token expression (two steps deep)."""
+    names = {
+        name for match in _GET_TOKEN_CALLBACK.finditer(script) for name in match.groups() if name
+    }
+    names |= {match.group(1) for match in _AWAITED_TOKEN.finditer(script)}
+    if not names and not _TOKEN_HINT.search(script):
+        return names
+    assignments: list[tuple[str, str]] = []
+    for match in _DECLARATION.finditer(script):
+        if len(assignments) >= MAX_ASSIGNMENTS:
+            break
+        assignments.append((match.group(1), _expression(script, match.end() - 1, ";,)}")))
+    for _ in range(2):
+        for name, value in assignments:
+            if name not in names and token_expression(value, names)[1]:
+                names.add(name)
+    return names
+
+
+def _expression(script: str, start: int, stops: str) -> str:
+    """The JavaScript expression that starts at `start`: up to the first of `stops` outside
+    strings, template literals and brackets, or a closing bracket it did not open."""
+    end = min(len(script), start + MAX_EXPRESSION_CHARS)
+    special = _special_characters(stops)
+    depth = 0
+    position = start
+    while True:
+        match = special.search(script, position, end)
+        if match is None:
+            return script[start:end]
+        char, position = match.group(0), match.start()
+        if char in "\"'`":
+            position = _after_quote(script, position, end)
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]}" and depth:
+            depth -= 1
+        elif depth == 0:
+            return script[start:position]
+        position += 1
+
+
+@lru_cache(maxsize=8)
+def _special_characters(stops: str) -> re.Pattern[str]:
+    return re.compile("[" + re.escape("\"'`()[]{}" + stops) + "]")
+
+
+def _after_quote(script: str, opening: int, end: int) -> int:
+    """Where the string literal that opens at `opening` ends (past its closing quote)."""
+    closing = re.compile(r"\\.|" + re.escape(script[opening]), re.DOTALL)
+    position = opening + 1
+    while (match := closing.search(script, position, end)) is not None:
+        position = match.end()
+        if match.group(0) == script[opening]:
+            return position
+    return end
+
+
+def _code_view(expression: str) -> tuple[str, list[str]]:
+    """The expression with each string literal replaced by a numbered placeholder `"#n"`, and
+    the literals. A template literal's `${...}` parts stay code."""
+    code: list[str] = []
+    literals: list[str] = []
+    position, length = 0, len(expression)
+    while position < length:
+        char = expression[position]
+        if char not in "\"'`":
+            code.append(char)
+            position += 1
+            continue
+        literal, position, inserts = _literal(expression, position)
+        code.append(f'"#{len(literals)}"')
+        literals.append(literal)
+        for insert in inserts:
+            code.append(f" + ({insert}) + ")
+            code.append(f'"#{len(literals)}"')
+            literals.append("")
+    return "".join(code), literals
+
+
+def _literal(expression: str, start: int) -> tuple[str, int, list[str]]:
+    """One string or template literal from its opening quote: its text (template parts joined),
+    where it ends, and the code of its `${...}` parts."""
+    quote = expression[start]
+    text: list[str] = []
+    inserts: list[str] = []
+    position = start + 1
+    while position < len(expression) and expression[position] != quote:
+        char = expression[position]
+        if char == "\\":
+            text.append(expression[position + 1 : position + 2])
+            position += 2
+        elif quote == "`" and expression.startswith("${", position):
+            inner = _expression(expression, position + 2, "")
+            inserts.append(inner)
+            position += 2 + len(inner) + 1
+        else:
+            text.append(char)
+            position += 1
+    return "".join(text), position + 1, inserts
 
 
 def _install_secret_finding(exchange: Exchange) -> Finding:
@@ -205,13 +426,17 @@ def _assigned_secret_finding(exchange: Exchange, key: str, value: str) -> Findin
 
 def _storage_finding(exchange: Exchange, write: StorageWrite) -> Finding:
     where = "a cookie" if write.store == "document.cookie" else write.store
+    if write.value:
+        what = f"{write.value} (a token) to {where} under {write.name!r}"
+    else:
+        what = f"{write.name!r} to {where}"
     return Finding(
         requirement="7",
         check="token-in-client-storage",
         level=Level.FAIL if write.certain else Level.WARNING,
         summary=(
-            f"{exchange.path} writes {write.name!r} to {where}"
-            + ("" if write.certain else ", a value that looks like a token")
+            f"{exchange.path} writes {what}"
+            + ("" if write.certain else ", a value that looks like it holds a token")
             + ": any script on the origin can read it back."
         ),
         fix=FIX_STORAGE,
