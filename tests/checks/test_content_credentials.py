@@ -32,6 +32,21 @@ def levels(html: str) -> list[Level]:
         '<form><label>Jira e-mail <input name="email"></label>'
         '<label>API token <input name="api_token"></label></form>',
         '<input type="password" aria-label="Atlassian password">',
+        '<h1>Connect your Jira site</h1><form><label>Jira site URL <input type="url"></label>'
+        '<label>E-mail <input type="email"></label>'
+        '<label>API token <input type="password" name="api_token"></label></form>',
+        '<form><p>Connect to your Atlassian site</p><label>E-mail <input type="email"></label>'
+        '<label>API token <input type="text" name="token"></label></form>',
+        '<div><h2>Paste your Atlassian API token</h2><input type="password" id="t"></div>',
+        "<h1>Log in with your Jira account</h1><p>Use your Jira e-mail and password.</p>"
+        '<form><label>E-mail <input type="email"></label>'
+        '<label>Password <input type="password"></label></form>',
+        '<form><label for="t">Atlassian API token (stored encrypted with AWS KMS)</label>'
+        '<input id="t" type="password" name="token"></form>',
+        '<form><label>GitHub personal access token <input type="password" name="gh"></label>'
+        '<label>Jira API token <input type="password" name="jira"></label></form>',
+        '<span id="l">Confluence password</span><input type="password" aria-labelledby="l">',
+        '<form><input type="password" name="jiraApiToken"></form>',
     ],
     ids=[
         "atlassian-account",
@@ -41,6 +56,14 @@ def levels(html: str) -> list[Level]:
         "posts-to-atlassian",
         "jira-email-with-token",
         "loose-field",
+        "api-token-label",
+        "api-token-text-field",
+        "loose-field-block-heading",
+        "heading-above-a-silent-form",
+        "atlassian-token-aws-note",
+        "github-and-jira-tokens",
+        "aria-labelledby",
+        "camel-case-name",
     ],
 )
 def test_atlassian_credential_forms_fail(html: str) -> None:
@@ -72,11 +95,62 @@ def test_atlassian_credential_forms_fail(html: str) -> None:
         ),
         ('<form><input type="hidden" name="csrf_token" value="x"><button>Go</button></form>', []),
         ('<form><label>One-time code (2FA) <input type="password" name="otp"></label></form>', []),
+        (
+            "<h1>Sync Jira issues with Acme Analytics</h1><form><p>Sign in to your Acme Analytics"
+            ' account.</p><label>Acme e-mail <input type="email"></label>'
+            '<label>Acme password <input type="password"></label></form>',
+            [Level.ADVICE],
+        ),
+        (
+            '<h1>Jira board sync</h1><form><label>Acme password <input type="password"></label>'
+            "</form>",
+            [Level.ADVICE],
+        ),
+        (
+            "<h1>Jira board sync</h1><form><p>Log in to Acme to sync your Jira issues</p>"
+            '<input type="password" name="password"></form>',
+            [Level.ADVICE],
+        ),
+        (
+            "<h1>Jira deployments</h1><form><label>GitHub token "
+            '<input type="text" name="token"></label></form>',
+            [],
+        ),
+        (
+            '<h2>Jira settings</h2><form method="get"><label>Token colour '
+            '<input type="color" name="token-color"></label></form>',
+            [],
+        ),
     ],
-    ids=["search-and-newsletter", "vendor-login", "github-token", "slack-token", "csrf", "otp"],
+    ids=[
+        "search-and-newsletter",
+        "vendor-login",
+        "github-token",
+        "slack-token",
+        "csrf",
+        "otp",
+        "vendor-login-under-jira-heading",
+        "vendor-password-label",
+        "vendor-sign-in-line",
+        "github-token-under-jira-heading",
+        "colour-picker",
+    ],
 )
 def test_look_alikes_do_not_fail(html: str, expected: list[Level]) -> None:
     assert levels(html) == expected
+
+
+def test_the_reason_says_which_context_named_atlassian() -> None:
+    html = (
+        "<h1>Log in with your Jira account</h1><form method=post action=/c>"
+        '<input type="password" name="password"></form>'
+    )
+    exchange = Exchange("GET", PAGE, status=200, body=html.encode())
+    finding = judge_form(parse_page(PAGE, html.encode()).forms[0], exchange)
+    assert finding is not None and finding.summary == (
+        "/settings: form posting to https://app.example.com/c asks for a password or token that "
+        'the heading above it ties to Atlassian ("Jira").'
+    )
 
 
 def test_the_finding_shows_the_form_without_values() -> None:

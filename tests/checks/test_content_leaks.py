@@ -94,6 +94,31 @@ def test_module_page_loading_another_origin_without_a_policy_fails() -> None:
     assert judged(evidence(meta)) == ("pass", [])
 
 
+def test_module_page_loading_another_origin_through_srcset_or_css_fails() -> None:
+    srcset = '<picture><source srcset="https://cdn.example.net/b.png 1x"></picture>'
+    assert judged(evidence(srcset, (("Referrer-Policy", "unsafe-url"),))) == (
+        "fail",
+        [("module-page-referer", Level.FAIL)],
+    )
+    style = "<div style=\"background: url('https://cdn.example.net/b.png')\">x</div>"
+    downgrade = (("Referrer-Policy", "no-referrer-when-downgrade"),)
+    assert judged(evidence(style, downgrade)) == ("fail", [("module-page-referer", Level.FAIL)])
+    block = "<style>@import 'https://fonts.example.net/f.css';</style>"
+    assert judged(evidence(block)) == ("fail", [("module-page-referer", Level.FAIL)])
+    assert judged(evidence(style + block + srcset, POLICY)) == ("pass", [])
+
+
+def test_the_policy_named_is_the_one_the_request_went_out_with() -> None:
+    body = '<img referrerpolicy="unsafe-url" src="https://cdn.example.net/banner.png">'
+    ev = evidence(body, (("Referrer-Policy", "no-referrer"),))
+    assert judged(ev) == ("fail", [("module-page-referer", Level.FAIL)])
+    finding = check_token_leaks(ev)[0].findings[0]
+    assert "(unsafe-url, set by referrerpolicy on <img>)" in finding.summary
+    assert "no-referrer" not in finding.summary
+    page_wide = check_token_leaks(evidence('<img src="https://cdn.example.net/b.png">'))
+    assert "Referrer-Policy (none)" in page_wide[0].findings[0].summary
+
+
 def test_same_origin_atlassian_and_cacheable_pages_do_not_leak() -> None:
     body = (
         '<img src="/local.png"><script src="https://connect-cdn.atl-paas.net/all.js"></script>'

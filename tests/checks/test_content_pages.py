@@ -8,11 +8,13 @@ import pytest
 from connectguard.model import Exchange
 from connectguard.probes.pages import (
     MAX_REFERENCES,
+    css_urls,
     is_html,
     is_script,
     loaded_resources,
     page_of,
     parse_page,
+    srcset_urls,
 )
 
 
@@ -36,6 +38,61 @@ def test_references_resolve_against_base_and_keep_element_policy() -> None:
         ("a", "https://cdn.example.com/x", False, "no-referrer"),
         ("script", "https://code.example.org/lib.js", True, None),
     ]
+
+
+def test_srcset_and_css_urls_are_references_the_page_loads() -> None:
+    page = parse_page(
+        "https://app.example.com/p/page",
+        b'<head><link rel="preload" as="image" imagesrcset="/h1.png 1x, /h2.png 2x">'
+        b'<link rel="alternate" imagesrcset="https://no.example.net/x.png">'
+        b"<style>/* url(https://no.example.net/c.png) */ @import 'https://f.example.net/a.css';"
+        b' .b { background: URL( "img/b.png" ) }</style></head><body>'
+        b'<picture><source srcset="https://cdn.example.net/s.png 1x, '
+        b'https://cdn.example.net/t.png 2x" type="image/png">'
+        b'<img referrerpolicy="no-referrer" srcset="i.png 2x" alt=""></picture>'
+        b"<div style=\"background-image: url('https://cdn.example.net/bg.png')\" "
+        b'referrerpolicy="unsafe-url">x</div></body>',
+    )
+    refs = [(r.tag, r.attribute, r.url, r.loads, r.referrer_policy) for r in page.references]
+    assert refs == [
+        ("link", "imagesrcset", "https://app.example.com/h1.png", True, None),
+        ("link", "imagesrcset", "https://app.example.com/h2.png", True, None),
+        ("style", "url", "https://f.example.net/a.css", True, None),
+        ("style", "url", "https://app.example.com/p/img/b.png", True, None),
+        ("source", "srcset", "https://cdn.example.net/s.png", True, "no-referrer"),
+        ("source", "srcset", "https://cdn.example.net/t.png", True, "no-referrer"),
+        ("img", "srcset", "https://app.example.com/p/i.png", True, "no-referrer"),
+        ("div", "style", "https://cdn.example.net/bg.png", True, None),
+    ]
+
+
+def test_srcset_and_css_parsing() -> None:
+    assert srcset_urls(" a.png 1x,b.png,, c.png (x, y) 2x, data:image/png;base64,AA== 3x") == [
+        "a.png",
+        "b.png",
+        "c.png",
+        "data:image/png;base64,AA==",
+    ]
+    css = "a{b:url(x.png)} /* @import 'n.css'; */ @import url(\"i.css\"); c{d:url('y.png')}"
+    assert list(css_urls(css)) == ["x.png", "i.css", "y.png"]
+    assert list(css_urls("url(" * 50_000 + "/*" * 50_000)) == []
+
+
+def test_forms_carry_their_heading_and_loose_fields_their_block() -> None:
+    page = parse_page(
+        "https://app.example.com/setup",
+        b"<h1>Settings</h1><form><h2>Inside</h2><input name=a></form>"
+        b"<h2>Connect Jira</h2><form><input type=password name=p></form>"
+        b'<div class="setup"><h3>Paste your token</h3><p id="help">Made at id.atlassian.com</p>'
+        b'<input type="password" aria-describedby="help"></div>'
+        b'<section><span id="l">PIN</span><input type="password" aria-labelledby="l"></section>',
+    )
+    first, second, block, other = page.forms
+    assert (first.heading, second.heading) == ("Settings", "Connect Jira")
+    assert block.loose and block.heading == "Paste your token"
+    assert block.text == "Paste your token Made at id.atlassian.com"
+    assert block.fields[0].label == "Made at id.atlassian.com"
+    assert other.loose and other.text == "PIN" and other.fields[0].label == "PIN"
 
 
 def test_forms_collect_fields_with_their_labels_but_never_values() -> None:

@@ -1,16 +1,23 @@
 """Requirement 10: the app does not ask its users for their Atlassian credentials.
 
-A form fails when it has a password or token field and Atlassian wording (Atlassian account,
-id.atlassian.com, a Jira, Confluence or Atlassian password or API token), when it posts an
-e-mail with a password or token to an Atlassian site, or when it asks for the user's Atlassian
-e-mail together with a token. A module page that answers with `WWW-Authenticate: Basic` fails:
-inside the product, the browser's prompt reads as the product's own. A password field with no
-sign of Atlassian (a login to the vendor's own service) is advice; a search box is nothing.
+A form fails when it posts an e-mail with a password or token to an Atlassian site, asks for the
+user's Atlassian e-mail together with a token, or has a password or token field that its own
+context ties to Atlassian. Each such field is judged on its own, from the nearest context out:
+its label, placeholder and name; the form's text (for fields outside a form, their block's); the
+heading above the form. The first of these that says whose credential it is decides: a phrase
+naming an owner ("Jira API token", "Acme password", "your Jira account", "sign in to Acme"),
+else Atlassian wording (Atlassian, Jira, Confluence, id.atlassian.com, then "API token"), else
+another service's name. So a vendor's login that names its own service stays advice under a
+page heading about Jira, while a bare "Password" under "Log in with your Jira account" fails.
+A module page that answers with `WWW-Authenticate: Basic` fails: inside the product, the
+browser's prompt reads as the product's own. A search box is nothing.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import Enum
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -21,27 +28,50 @@ from connectguard.probes.evidence import Evidence
 from connectguard.probes.pages import Form, FormField, page_of
 
 MAX_FORM_SHOWN: Final = 600
+MAX_CONTEXT_CHARS: Final = 20_000
+MAX_PHRASE_WORDS: Final = 4
 
-# Words are matched on lower-cased text with a bounded, backtracking-free pattern each.
+# Words are matched with a bounded, backtracking-free pattern each, on lower-cased text except
+# where the case says something (a capitalised word can be a service's name).
 _TOKEN_FIELD: Final = re.compile(r"api[\s_-]?token|apitoken|access[\s_-]?token|personal[\s_-]token")
 _TOKEN_WORD: Final = re.compile(r"(?<![a-z])token(?![a-z])")
 _NOT_A_SECRET: Final = re.compile(r"csrf|xsrf|authenticity|captcha|one[\s_-]?time|otp|2fa|mfa")
 _EMAIL_FIELD: Final = re.compile(r"e-?mail")
-_ATLASSIAN_CREDENTIAL: Final = re.compile(
-    r"atlassian(?: cloud)? (?:account|password|api[\s_-]?token|token|credentials|login|e-?mail"
-    r"|username)|id\.atlassian\.com"
+# Names that make wording Atlassian's wherever they stand. "API token" is Atlassian's name for its
+# own token: it counts too, but only after any owner or other service named at the same level.
+_ATLASSIAN_NAME: Final = re.compile(
+    r"id\.atlassian\.com|(?<![a-z])(?:atlassian|jira|confluence|bitbucket)(?![a-z])"
 )
-_PRODUCT_CREDENTIAL: Final = re.compile(
-    r"(?:jira|confluence|bitbucket|atlassian)(?: cloud)?(?: account)?(?:'s)? "
-    r"(?:password|api[\s_-]?token|token|credentials|login)"
-)
-_PRODUCT: Final = re.compile(r"(?<![a-z])(?:jira|confluence|bitbucket|atlassian)(?![a-z])")
+_API_TOKEN: Final = re.compile(r"api[\s_-]?token")
 # A field or form naming another service asks for that service's credentials, not Atlassian's.
 _OTHER_SERVICE: Final = re.compile(
-    r"github|gitlab|slack|salesforce|zendesk|google|microsoft|azure|aws|amazon|okta|auth0|"
+    r"(?<![a-z])(?:github|gitlab|slack|salesforce|zendesk|google|microsoft|azure|aws|amazon|okta|auth0|"
     r"hubspot|servicenow|stripe|twilio|openai|figma|notion|asana|trello|zoom|dropbox|box\.com|"
-    r"sentry|datadog|pagerduty|jenkins|sonar|docker|npm|heroku|shopify"
+    r"sentry|datadog|pagerduty|jenkins|sonar|docker|npm|heroku|shopify)"
 )
+# Owner phrases: "<owner> [modifiers] <secret noun>" in a field's own words, "<owner> account"
+# and "sign in to <owner>" anywhere. An owner is a run of names: capitalised words, or service
+# names, that are not generic words.
+_WORD: Final = re.compile(r"\w[\w&'-]*(?:\.\w[\w&'-]*)*|[^\w\s]")
+_SECRET_NOUNS: Final = frozenset(
+    {"password", "passwords", "passcode", "passphrase", "token", "tokens", "pat", "key", "secret"}
+)
+_ACCOUNT_NOUNS: Final = frozenset({"account", "accounts", "credentials", "login"})
+_MODIFIERS: Final = frozenset(
+    {"api", "access", "personal", "app", "account", "login", "user", "admin", "auth", "bot"}
+    | {"authentication", "cloud", "secret", "private", "service", "integration", "site"}
+    | {"server", "instance", "workspace", "organization", "org", "developer", "client"}
+)
+_GENERIC: Final = _MODIFIERS | frozenset(
+    {"your", "my", "the", "a", "an", "this", "our", "their", "new", "current", "old", "confirm"}
+    | {"repeat", "enter", "please", "paste", "create", "generate", "connect", "save", "e-mail"}
+    | {"email", "mail", "address", "username", "name", "url", "password", "token", "id", "code"}
+    | {"key", "here", "continue", "sign", "log", "in", "on", "to", "with", "and", "or", "for"}
+    | {"of", "at", "by", "from", "using", "via", "required", "optional", "default", "master"}
+)
+_SIGN_IN: Final = frozenset({"sign", "log"})
+_SIGN_IN_JOINED: Final = frozenset({"signin", "sign-in", "login", "log-in", "logon"})
+_DETERMINERS: Final = frozenset({"your", "the", "my", "our", "a", "an"})
 
 FIX_COLLECT = (
     "Never ask for Atlassian passwords or API tokens: use the app's Connect JWT (or OAuth 2.0 "
@@ -118,23 +148,137 @@ def is_email_field(field: FormField) -> bool:
 
 
 def _atlassian_reason(form: Form, secrets: list[FormField], emails: list[FormField]) -> str | None:
-    form_text = " ".join(" ".join([form.text, *(f.words for f in form.fields)]).lower().split())
-    secret_words = " ".join(f.words for f in secrets)
-    names_other = bool(_OTHER_SERVICE.search(secret_words))
-
     if emails and form.action and is_atlassian_host(form.action):
         host = urlsplit(form.action).hostname
         return f"posts an e-mail and a password or token to the Atlassian site {host}"
-    if names_other:
-        return None
-    if _ATLASSIAN_CREDENTIAL.search(form_text):
-        return "asks for a password or token next to Atlassian account wording"
-    if _PRODUCT_CREDENTIAL.search(form_text) or _PRODUCT.search(secret_words):
-        return "asks for a Jira, Confluence or Atlassian password or token"
-    token_field = any(_TOKEN_FIELD.search(f.words) for f in secrets)
-    if token_field and _PRODUCT.search(" ".join(f.words for f in emails)):
-        return "asks for the user's Atlassian e-mail with an API token"
+    verdicts = [(secret, _whose(secret, form)) for secret in secrets]
+    for _, verdict in verdicts:
+        if verdict.owner is Owner.ATLASSIAN:
+            where = f'{verdict.place} ties to Atlassian ("{verdict.term}")'
+            return f"asks for a password or token that {where}"
+    email_words = " ".join(f.words for f in emails)
+    for secret, verdict in verdicts:
+        token_field = _TOKEN_FIELD.search(secret.words)
+        if token_field and verdict.owner is Owner.UNKNOWN and _ATLASSIAN_NAME.search(email_words):
+            return "asks for the user's Atlassian e-mail with an API token"
     return None
+
+
+class Owner(Enum):
+    """Whose credential a field's context says it asks for."""
+
+    ATLASSIAN = "atlassian"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Whose:
+    owner: Owner
+    place: str = ""
+    term: str = ""
+
+
+def _whose(secret: FormField, form: Form) -> Whose:
+    """The owner the nearest context of a secret field names: its own words, the form's (or its
+    block's) text, the heading above."""
+    own = " ".join([secret.label, _split_name(secret.name), _split_name(secret.id)])
+    contexts = [
+        ("its label", own, _SECRET_NOUNS | _ACCOUNT_NOUNS),
+        ("the text around it" if form.loose else "the form's text", form.text, _ACCOUNT_NOUNS),
+        ("the heading above it", form.heading, _ACCOUNT_NOUNS),
+    ]
+    for place, text, nouns in contexts:
+        whose = _owner_named(text[:MAX_CONTEXT_CHARS], nouns)
+        if whose.owner is not Owner.UNKNOWN:
+            return Whose(whose.owner, place, whose.term)
+    return Whose(Owner.UNKNOWN)
+
+
+def _owner_named(text: str, nouns: frozenset[str]) -> Whose:
+    owners = _owner_phrases(text, nouns)
+    atlassian = [o for o in owners if _ATLASSIAN_NAME.search(o.lower())]
+    if atlassian:
+        return Whose(Owner.ATLASSIAN, term=atlassian[0])
+    if owners:
+        return Whose(Owner.OTHER, term=owners[0])
+    lowered = text.lower()
+    match = _ATLASSIAN_NAME.search(lowered) or _API_TOKEN.search(lowered)
+    if match:
+        return Whose(Owner.ATLASSIAN, term=_matched(text, lowered, match))
+    match = _OTHER_SERVICE.search(lowered)
+    if match:
+        return Whose(Owner.OTHER, term=_matched(text, lowered, match))
+    return Whose(Owner.UNKNOWN)
+
+
+def _matched(text: str, lowered: str, match: re.Match[str]) -> str:
+    """The matched words as the page wrote them (lower-casing may change a text's length)."""
+    same = len(text) == len(lowered)
+    return text[match.start() : match.end()] if same else match.group(0)
+
+
+def _owner_phrases(text: str, nouns: frozenset[str]) -> list[str]:
+    """Owners named by a credential or account phrase: "Jira API token" and "your Acme account"
+    (backwards from the noun, past its modifiers), "sign in to Acme" (forwards)."""
+    words = _WORD.findall(text)
+    owners: list[str] = []
+    for index, word in enumerate(words):
+        found = []
+        if word.lower() in nouns:
+            found.append(_names_before(words, index))
+        if _signs_in(words, index):
+            found.append(_names_after(words, index))
+        owners += [" ".join(owner) for owner in found if owner]
+    return owners
+
+
+def _names_before(words: list[str], noun: int) -> list[str]:
+    """The names just before a noun, past at most a few modifiers: "Jira" in "Jira API token"."""
+    start = noun - 1
+    limit = max(-1, noun - 1 - MAX_PHRASE_WORDS)
+    while start > limit and words[start].lower() in _MODIFIERS:
+        start -= 1
+    end = start + 1
+    limit = max(-1, end - 1 - MAX_PHRASE_WORDS)
+    while start > limit and _is_name(words[start]):
+        start -= 1
+    return words[start + 1 : end]
+
+
+def _names_after(words: list[str], verb: int) -> list[str]:
+    """The names after "sign in to" or "log in with", past "your" or "the"."""
+    start = verb + (1 if words[verb].lower() in _SIGN_IN_JOINED else 2)
+    if start < len(words) and words[start].lower() in {"to", "into", "with", "at", "using"}:
+        start += 1
+    if start < len(words) and words[start].lower() in _DETERMINERS:
+        start += 1
+    end = start
+    while end < min(len(words), start + MAX_PHRASE_WORDS) and _is_name(words[end]):
+        end += 1
+    return words[start:end]
+
+
+def _signs_in(words: list[str], index: int) -> bool:
+    lowered = words[index].lower()
+    if lowered in _SIGN_IN_JOINED:
+        return True
+    following = words[index + 1].lower() if index + 1 < len(words) else ""
+    return lowered in _SIGN_IN and following in {"in", "on", "into"}
+
+
+def _is_name(word: str) -> bool:
+    lowered = word.lower().removesuffix("'s")
+    if lowered in _GENERIC or not word[0].isalnum():
+        return False
+    known = _ATLASSIAN_NAME.fullmatch(lowered) or _OTHER_SERVICE.match(lowered)
+    return word[0].isupper() or word[0].isdigit() or known is not None
+
+
+def _split_name(name: str) -> str:
+    """A field name or id as words: `jiraApiToken` and `jira_api_token` read "jira Api Token"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name[:MAX_CONTEXT_CHARS])
+    return re.sub(r"[_\-.\[\]]+", " ", spaced)
 
 
 def _form_finding(form: Form, exchange: Exchange, level: Level, reason: str, fix: str) -> Finding:

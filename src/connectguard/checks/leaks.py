@@ -227,17 +227,21 @@ def _module_page_referer(
     exchange: Exchange, page: ParsedPage, policy: ReferrerPolicy, app_origins: set[str]
 ) -> list[Finding]:
     targets: dict[str, str] = {}
+    policies: dict[str, None] = {}
     for reference in page.references:
         if not _other_origin(reference.url, exchange, app_origins):
             continue
-        if is_atlassian_host(reference.url) or not sends_path(request_policy(policy, reference)):
+        effective = request_policy(policy, reference)
+        if is_atlassian_host(reference.url) or not sends_path(effective):
             continue
         targets.setdefault(_origin_of(reference.url), reference.tag)
+        policies[_policy_origin(effective, reference)] = None
     if not targets:
         return []
     shown = ", ".join(list(targets)[:MAX_ORIGINS_SHOWN])
     extra = len(targets) - MAX_ORIGINS_SHOWN
     more = f" and {extra} more" if extra > 0 else ""
+    how = "; ".join(policies)
     return [
         Finding(
             requirement="8",
@@ -245,8 +249,8 @@ def _module_page_referer(
             level=Level.FAIL,
             summary=(
                 f"{exchange.path} is a module page (loaded with ?jwt= in its URL) that loads or "
-                f"links {shown}{more} while its Referrer-Policy ({policy.policy or 'none'}) "
-                "sends the full URL, token included."
+                f"links {shown}{more} with a Referrer-Policy ({how}) that sends the full URL, "
+                "token included."
             ),
             fix=FIX_REFERER,
             severity=Severity.MEDIUM,
@@ -254,9 +258,16 @@ def _module_page_referer(
             path=exchange.path,
             method=exchange.method,
             evidence=(exchange,),
-            facts=(("other origins", ", ".join(targets)), ("policy", policy.policy or "none")),
+            facts=(("other origins", ", ".join(targets)), ("policy", how)),
         )
     ]
+
+
+def _policy_origin(effective: str | None, reference: Reference) -> str:
+    """Where the policy a request goes out with comes from: the element's own or the page's."""
+    if effective is not None and effective == reference.referrer_policy:
+        return f"{effective}, set by referrerpolicy on <{reference.tag}>"
+    return f"the page's {effective}" if effective else "none"
 
 
 def _echoed_token(exchange: Exchange, page: ParsedPage, app_origins: set[str]) -> list[Finding]:

@@ -1,6 +1,9 @@
 """What an HTML page holds for the content checks: what it loads and links to, its forms and
 their fields, its inline scripts and its visible text.
 
+A page loads URLs through attributes (`src`, `srcset`...) and through CSS in its `style`
+attributes and `<style>` blocks; all of them are requests that carry the page's URL as Referer.
+
 Pages are parsed with lxml (libxml2's forgiving HTML parser), which stays linear on broken or
 hostile markup where `html.parser` goes quadratic. Everything kept is capped, so a page of any
 size yields a bounded `ParsedPage`; `parse_page` never raises.
@@ -9,6 +12,8 @@ size yields a bounded `ParsedPage`; `parse_page` never raises.
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
@@ -26,6 +31,9 @@ MAX_FIELDS: Final = 200
 MAX_TEXT_CHARS: Final = 200_000
 MAX_SCRIPT_CHARS: Final = 2_000_000
 MAX_LABEL_CHARS: Final = 300
+MAX_STYLE_CHARS: Final = 500_000
+MAX_SRCSET_CANDIDATES: Final = 50
+MAX_URL_CHARS: Final = 4096
 
 # Where URLs sit: tag -> (attribute, whether the browser fetches it with the page). Links and
 # form actions are followed only when the user acts.
@@ -45,6 +53,15 @@ _URL_ATTRIBUTES: Final[dict[str, tuple[tuple[str, bool], ...]]] = {
     "area": (("href", False),),
     "form": (("action", False),),
 }
+# Candidate lists (`srcset`): tag -> attribute. `imagesrcset` is fetched only by a preload link.
+_SRCSET_ATTRIBUTES: Final[dict[str, str]] = {"img": "srcset", "source": "srcset"}
+# url(...) and @import "..." in CSS; each alternative stops at a quote, bracket or line end, so a
+# failed match never rescans the text after it.
+_CSS_URL: Final = re.compile(
+    r"url\(\s*(?:\"([^\"\n]{0,4096})\"|'([^'\n]{0,4096})'|([^()\"'\s]{0,4096}))\s*\)"
+    r"|@import\s*(?:\"([^\"\n]{0,4096})\"|'([^'\n]{0,4096})')",
+    re.IGNORECASE,
+)
 # <link> relations the browser fetches; others (canonical, preconnect, alternate...) send no
 # request that carries the page's URL, so they are not kept.
 _FETCHED_RELS: Final = frozenset(
@@ -55,6 +72,12 @@ _TEXT_NODES: Final = etree.XPath(
     " or ancestor::noscript or ancestor::head)]"
 )
 _FIELD_TAGS: Final = frozenset({"input", "textarea", "select"})
+_HEADING_TAGS: Final = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# The block a field outside any form belongs to: its nearest ancestor of these tags.
+_BLOCK_TAGS: Final = frozenset(
+    {"div", "section", "fieldset", "article", "aside", "main", "dialog", "details", "li", "td"}
+    | {"th", "p", "header", "footer", "nav", "dd", "figure"}
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +85,8 @@ class Reference:
     """A URL in the page: one the browser loads with it (`loads`) or one the user follows.
 
     `referrer_policy` is the element's own override (`referrerpolicy`, or `no-referrer` for
-    `rel=noreferrer`), which wins over the page's policy for that request.
+    `rel=noreferrer`), which wins over the page's policy for that request. CSS references have
+    `attribute` "style" (a style attribute) or tag "style" (a `<style>` block) and no override.
     """
 
     tag: str
@@ -103,13 +127,18 @@ class FormField:
 
 @dataclass(frozen=True)
 class Form:
-    """A form (or the page's fields outside any form, with `action` empty and `loose` set)."""
+    """A form, or the fields outside any form that share one block (`action` empty, `loose`).
+
+    `text` is the form's own text (for loose fields, their block's); `heading` is the text of the
+    nearest heading before it that is not inside another form.
+    """
 
     action: str
     method: str
     fields: tuple[FormField, ...]
     text: str
     loose: bool = False
+    heading: str = ""
 
     def describe(self) -> str:
         """The form as a short tag outline, without any field value: safe for a report."""
@@ -190,6 +219,8 @@ class _Walker:
         self.meta: list[str] = []
         self.capped: dict[str, None] = {}
         self.labels: dict[str, str] = {}
+        self.ids: dict[str, etree._Element] = {}
+        self.style_chars = 0
 
     def page(self) -> ParsedPage:
         elements = [e for e in self.root.iter() if isinstance(e.tag, str)]
@@ -218,11 +249,16 @@ class _Walker:
         for element in elements:
             if element.tag == "label" and element.get("for"):
                 self.labels[element.get("for") or ""] = _text_of(element)[:MAX_LABEL_CHARS]
+            ident = (element.get("id") or "").strip()
+            if ident:
+                self.ids.setdefault(ident, element)
 
     def _visit(self, element: etree._Element) -> None:
         tag = str(element.tag).lower()
         if tag == "script" and not element.get("src"):
             self._add_script(element.text or "")
+        elif tag == "style":
+            self._add_css("style", "url", element.text or "")
         elif tag == "meta" and (element.get("name") or "").strip().lower() == "referrer":
             self.meta.append(element.get("content") or "")
         elif tag == "link":
@@ -230,26 +266,54 @@ class _Walker:
         for attribute, loads in _URL_ATTRIBUTES.get(tag, ()):
             if element.get(attribute):
                 self._add(element, tag, attribute, loads)
+        srcset = _SRCSET_ATTRIBUTES.get(tag)
+        if srcset and element.get(srcset):
+            self._add_srcset(element, tag, srcset)
+        if element.get("style"):
+            self._add_css(tag, "style", element.get("style") or "")
 
     def _add_link(self, element: etree._Element) -> None:
         rels = set((element.get("rel") or "").lower().split())
+        rel = " ".join(sorted(rels))
         if element.get("href") and rels & _FETCHED_RELS:
-            self._add(element, "link", "href", True, " ".join(sorted(rels)))
+            self._add(element, "link", "href", True, rel)
+        if "preload" in rels and element.get("imagesrcset"):
+            self._add_srcset(element, "link", "imagesrcset", rel)
 
     def _add(
         self, element: etree._Element, tag: str, attribute: str, loads: bool, rel: str = ""
     ) -> None:
+        raw = element.get(attribute) or ""
+        self._add_url(tag, attribute, raw, loads, _element_policy(element), rel)
+
+    def _add_srcset(self, element: etree._Element, tag: str, attribute: str, rel: str = "") -> None:
+        policy = _element_policy(element)
+        for raw in srcset_urls(element.get(attribute) or ""):
+            self._add_url(tag, attribute, raw, True, policy, rel)
+
+    def _add_css(self, tag: str, attribute: str, css: str) -> None:
+        """URLs a style attribute or `<style>` block fetches; they go out with the page's policy,
+        whatever the element says."""
+        room = MAX_STYLE_CHARS - self.style_chars
+        if room <= 0:
+            self.capped[f"styles past {MAX_STYLE_CHARS} characters were not read"] = None
+            return
+        self.style_chars += min(len(css), room)
+        for raw in css_urls(css[:room]):
+            self._add_url(tag, attribute, raw, True, None)
+
+    def _add_url(
+        self, tag: str, attribute: str, raw: str, loads: bool, policy: str | None, rel: str = ""
+    ) -> None:
         if len(self.references) >= MAX_REFERENCES:
             self.capped[f"only the first {MAX_REFERENCES} URLs of the page were read"] = None
             return
-        raw = (element.get(attribute) or "").strip()
         try:
-            url = urljoin(self.base, raw)
+            url = urljoin(self.base, raw.strip())
         except ValueError:
             return
         if urlsplit(url).scheme not in {"http", "https"}:
             return
-        policy = _element_policy(element)
         self.references.append(Reference(tag, attribute, url, loads, policy, rel))
 
     def _add_script(self, text: str) -> None:
@@ -278,21 +342,28 @@ class _Walker:
 
     def _forms(self, elements: list[etree._Element]) -> list[Form]:
         forms: list[Form] = []
-        loose: list[FormField] = []
+        # Fields outside any form, grouped by their enclosing block (None: no block).
+        loose: dict[etree._Element | None, tuple[str, list[FormField]]] = {}
+        count = 0
+        heading = ""
         for element in elements:
-            if element.tag == "form" and len(forms) < MAX_FORMS:
-                forms.append(self._form(element))
+            if element.tag in _HEADING_TAGS and not _inside(element, "form"):
+                heading = _text_of(element)[:MAX_LABEL_CHARS]
+            elif element.tag == "form" and len(forms) < MAX_FORMS:
+                forms.append(self._form(element, heading))
             elif element.tag in _FIELD_TAGS and not _inside(element, "form"):
                 fld = self._field(element)
-                if fld is not None and len(loose) < MAX_FIELDS:
-                    loose.append(fld)
+                if fld is not None and count < MAX_FIELDS:
+                    count += 1
+                    loose.setdefault(_block_of(element), (heading, []))[1].append(fld)
         if len(forms) >= MAX_FORMS:
             self.capped[f"only the first {MAX_FORMS} forms of the page were read"] = None
-        if loose:
-            forms.append(Form("", "", tuple(loose), "", loose=True))
+        for block, (above, fields) in loose.items():
+            text = _text_of(block)[:MAX_TEXT_CHARS] if block is not None else ""
+            forms.append(Form("", "", tuple(fields), text, loose=True, heading=above))
         return forms
 
-    def _form(self, element: etree._Element) -> Form:
+    def _form(self, element: etree._Element, heading: str) -> Form:
         fields = []
         for child in element.iter(*_FIELD_TAGS):
             fld = self._field(child)
@@ -310,6 +381,7 @@ class _Walker:
             method=(element.get("method") or "get").strip().lower(),
             fields=tuple(fields),
             text=_text_of(element)[:MAX_TEXT_CHARS],
+            heading=heading,
         )
 
     def _field(self, element: etree._Element) -> FormField | None:
@@ -324,6 +396,8 @@ class _Walker:
             element.get("placeholder") or "",
             element.get("aria-label") or "",
             element.get("title") or "",
+            *self._referenced_text(element, "aria-labelledby"),
+            *self._referenced_text(element, "aria-describedby"),
         ]
         return FormField(
             tag=tag,
@@ -334,8 +408,67 @@ class _Walker:
             label=" ".join(p.strip() for p in label_parts if p and p.strip())[:MAX_LABEL_CHARS],
         )
 
+    def _referenced_text(self, element: etree._Element, attribute: str) -> list[str]:
+        """The text of the elements an `aria-labelledby` or `aria-describedby` names."""
+        idents = (element.get(attribute) or "").split()[:8]
+        return [_text_of(self.ids.get(i))[:MAX_LABEL_CHARS] for i in idents if i in self.ids]
+
+
+def srcset_urls(value: str) -> list[str]:
+    """The URLs of a `srcset` candidate list, split as the HTML standard does: a candidate is a
+    URL up to white space, then descriptors up to a comma outside parentheses."""
+    urls: list[str] = []
+    position, length = 0, len(value)
+    while position < length and len(urls) < MAX_SRCSET_CANDIDATES:
+        while position < length and (value[position].isspace() or value[position] == ","):
+            position += 1
+        start = position
+        while position < length and not value[position].isspace():
+            position += 1
+        url = value[start:position]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            depth = 0
+            while position < length and (value[position] != "," or depth):
+                depth += {"(": 1, ")": -1 if depth else 0}.get(value[position], 0)
+                position += 1
+        if url:
+            urls.append(url[:MAX_URL_CHARS])
+    return urls
+
+
+def css_urls(css: str) -> Iterator[str]:
+    """The URLs a piece of CSS fetches: `url(...)` and `@import "..."`, comments skipped."""
+    for match in _CSS_URL.finditer(_without_css_comments(css)):
+        url = next((g for g in match.groups() if g is not None), "")
+        if url.strip():
+            yield url.strip()
+
+
+def _without_css_comments(css: str) -> str:
+    parts: list[str] = []
+    start = 0
+    while True:
+        opening = css.find("/*", start)
+        if opening < 0:
+            parts.append(css[start:])
+            break
+        parts.append(css[start:opening])
+        closing = css.find("*/", opening + 2)
+        if closing < 0:
+            break
+        start = closing + 2
+    return " ".join(parts)
+
 
 def _element_policy(element: etree._Element) -> str | None:
+    if element.tag == "source":
+        # A <source> in a <picture> is fetched by the picture's <img>, with the img's policy
+        # (libxml2 does not know <source> is empty and may nest the <img> inside it).
+        picture = next(element.iterancestors("picture"), None)
+        image = picture.find(".//img") if picture is not None else None
+        return _element_policy(image) if image is not None else None
     policy = (element.get("referrerpolicy") or "").strip().lower()
     if policy:
         return policy
@@ -359,6 +492,13 @@ def _text_of(element: etree._Element | None) -> str:
 
 def _inside(element: etree._Element, tag: str) -> bool:
     return any(True for _ in element.iterancestors(tag))
+
+
+def _block_of(element: etree._Element) -> etree._Element | None:
+    for ancestor in element.iterancestors():
+        if ancestor.tag in _BLOCK_TAGS:
+            return ancestor
+    return None
 
 
 def _wrapping_label(element: etree._Element) -> str:
