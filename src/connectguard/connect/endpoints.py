@@ -254,7 +254,7 @@ def absolute_urls(document: Any) -> Iterator[str]:
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if scheme_of(node):
+            if scheme_of(node) and _readable(node):
                 yield node
         elif isinstance(node, dict):
             stack.extend(reversed(list(node.values())))
@@ -298,6 +298,16 @@ def _deduplicate(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
             cacheable=first.cacheable and endpoint.cacheable,
         )
     return list(merged.values())
+
+
+def _readable(url: str) -> bool:
+    """False for a URL urllib cannot take apart (`http://[bad/x`, a port that is no number):
+    no host or origin can be named for it, so it is left out of the plan."""
+    try:
+        urlsplit(url).port  # noqa: B018 - reading the port is the check
+    except ValueError:
+        return False
+    return True
 
 
 def _origin(url: str) -> str:
