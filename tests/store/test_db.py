@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from connectguard.store import StoreError, open_store, record_scan, resolve_store_url
-from connectguard.store.db import default_store_path, schema_head
+from connectguard.store.db import default_store_path, mask_password, schema_head
 
 
 def digest(path: Path) -> str:
@@ -48,7 +48,38 @@ def test_environment_and_option_select_the_store(monkeypatch, tmp_path):
 def test_bad_store_urls(url, message):
     with pytest.raises(StoreError, match=message) as caught:
         resolve_store_url(url)
-    assert "secret" not in caught.value.message or "database URL" in caught.value.message
+    assert "secret" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("postgresql://user:S3cret@[::1/db", "postgresql://user:***@[::1/db"),
+        ("postgresql://user:p@ss/w@rd@[::1", "postgresql://user:***@[::1"),
+        ("mysql://u:S3cret@db/x", "mysql://u:***@db/x"),
+        ("postgresql://user@[::1/db", "postgresql://user@[::1/db"),
+        ("/var/lib/a:b@c.sqlite3", "/var/lib/a:b@c.sqlite3"),
+    ],
+)
+def test_passwords_are_masked_in_store_messages(raw, shown):
+    assert mask_password(raw) == shown
+    if "S3cret" in raw:
+        with pytest.raises(StoreError) as caught:
+            resolve_store_url(raw)
+        assert "S3cret" not in caught.value.message
+        assert "://u" in caught.value.message and ":***@" in caught.value.message
+
+
+def test_a_missing_file_is_refused_when_only_reading(tmp_path):
+    path = tmp_path / "typo" / "findings.sqlite3"
+    with pytest.raises(StoreError) as caught:
+        open_store(str(path), create=False)
+    assert caught.value.message == (
+        f"There is no findings store at {path} (run a scan with --store first)."
+    )
+    assert not path.parent.exists()
+    open_store(str(path)).close()  # a recording scan creates it
+    open_store(str(path), create=False).close()
 
 
 def test_new_store_gets_the_current_schema(sqlite_url):

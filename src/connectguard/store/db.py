@@ -58,7 +58,7 @@ def resolve_store_url(given: str | None = None) -> URL:
     try:
         url = make_url(raw)
     except (ArgumentError, ValueError):
-        raise StoreError(f"{raw!r} is not a database URL.", hint=_URL_HINT) from None
+        raise StoreError(f"{mask_password(raw)!r} is not a database URL.", hint=_URL_HINT) from None
     if url.get_backend_name() == "postgresql":
         return url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -70,6 +70,15 @@ _URL_HINT = (
     "Give a file path, sqlite:////absolute/path.sqlite3 or "
     "postgresql://user@host:5432/database (--store-url or CONNECTGUARD_STORE)."
 )
+
+
+def mask_password(raw: str) -> str:
+    """A URL as text, even one too malformed to parse, with any password written as ***."""
+    scheme, sep, rest = raw.partition("://")
+    userinfo, at, location = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return raw
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{location}"
 
 
 def describe(url: URL) -> str:
@@ -139,10 +148,11 @@ class Store:
         self.close()
 
 
-def open_store(url: str | URL | None = None) -> Store:
-    """Open (creating or upgrading as needed) the store at `url`; raise `StoreError`."""
+def open_store(url: str | URL | None = None, create: bool = True) -> Store:
+    """Open (upgrading as needed) the store at `url`; raise `StoreError`. A SQLite file that
+    does not exist is created, or with `create=False` (the commands that only read) refused."""
     resolved = url if isinstance(url, URL) else resolve_store_url(url)
-    engine = _engine(resolved)
+    engine = _engine(resolved, create)
     store = Store(engine, resolved)
     try:
         with store.translate_errors():
@@ -155,12 +165,17 @@ def open_store(url: str | URL | None = None) -> Store:
     return store
 
 
-def _engine(url: URL) -> Engine:
+def _engine(url: URL, create: bool = True) -> Engine:
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     path = Path(str(url.database))
     if path.is_dir():
-        raise StoreError(f"{describe(url)} is a directory, not a database file.", hint=_URL_HINT)
+        raise StoreError(
+            f"{_upper(describe(url))} is a directory, not a database file.", hint=_URL_HINT
+        )
+    if not create and not path.exists():
+        # A typo in --store must not look like a store with no findings.
+        raise StoreError(f"There is no findings store at {path} (run a scan with --store first).")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
