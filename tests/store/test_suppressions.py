@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from connectguard.checks.registry import CHECKS
+from connectguard.store.severity import DEFAULT_VECTORS
 from connectguard.store.suppressions import ConfigError, load_config, parse_config
 
 GOOD = """\
@@ -101,6 +103,16 @@ def test_a_good_file() -> None:
         ),
         ("[[supress]]\nreason = 'r'\n", "line 1: unknown setting 'supress'"),
         (
+            '# tuned\n[cvss]\nhsts = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N"\n'
+            'refferer-policy = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N"\n',
+            "line 4: unknown check id 'refferer-policy' in [cvss] (did you mean "
+            "'referrer-policy'?)",
+        ),
+        (
+            '[cvss]\nzzzz = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N"\n',
+            "line 2: unknown check id 'zzzz' in [cvss] (known: accepted-alg-none, ",
+        ),
+        (
             '[[suppress]]\ncheck = ""\nreason = "r"\nexpires = 2025-01-01\n',
             "line 2: check must be a non-empty string",
         ),
@@ -111,6 +123,13 @@ def test_mistakes_name_their_line(text: str, message: str) -> None:
         parse_config(text, "connectguard.toml")
     assert caught.value.message.startswith("connectguard.toml line")
     assert message in caught.value.message
+
+
+def test_every_default_vector_and_registry_check_may_be_tuned() -> None:
+    vector = "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N"
+    checks = list(dict.fromkeys([*DEFAULT_VECTORS, *(spec.id for spec in CHECKS)]))
+    text = "[cvss]\n" + "".join(f'"{check}" = "{vector}"\n' for check in checks)
+    assert set(parse_config(text).cvss) == set(checks)
 
 
 def test_no_file_means_no_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

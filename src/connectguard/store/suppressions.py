@@ -21,6 +21,7 @@ the scan says so. Every mistake in the file is reported with the line it is on.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
 import re
 import tomllib
@@ -29,13 +30,20 @@ from pathlib import Path
 from typing import Any
 
 from connectguard.errors import InputError
-from connectguard.store.severity import parse_vector
+from connectguard.store.severity import DEFAULT_VECTORS, parse_vector
 
 CONFIG_FILE = "connectguard.toml"
 TOP_LEVEL = ("cvss", "suppress")
 PATTERN_KEYS = ("requirement", "check", "origin", "path")
 ENTRY_KEYS = ("fingerprint", *PATTERN_KEYS, "reason", "expires")
 _FINGERPRINT = re.compile(r"[0-9a-f]{8,64}")
+
+
+def known_checks() -> frozenset[str]:
+    """The check ids [cvss] may name: those with a default vector, and the registry's."""
+    from connectguard.checks.registry import CHECKS
+
+    return frozenset(DEFAULT_VECTORS) | {spec.id for spec in CHECKS}
 
 
 class ConfigError(InputError):
@@ -133,6 +141,13 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, source: str) -> ConfigError:
     return ConfigError(f"{source}: {problem.lower()} (at the end of the file).")
 
 
+def _unknown_check(check: str, known: frozenset[str]) -> str:
+    close = difflib.get_close_matches(check, sorted(known), n=1)
+    if close:
+        return f"unknown check id {check!r} in [cvss] (did you mean {close[0]!r}?)"
+    return f"unknown check id {check!r} in [cvss] (known: {', '.join(sorted(known))})"
+
+
 class _Parser:
     """Checks the decoded TOML against the file's text, which knows the line numbers."""
 
@@ -161,8 +176,11 @@ class _Parser:
         if not isinstance(table, dict):
             raise self.fail(start, "cvss must be a table of check id = CVSS vector")
         vectors = {}
+        known = known_checks()
         for check, vector in table.items():
             line = self.key_line(check, start, end)
+            if check not in known:
+                raise self.fail(line, _unknown_check(check, known))
             if not isinstance(vector, str):
                 raise self.fail(line, f"the CVSS vector of {check!r} must be a string")
             try:
