@@ -9,6 +9,8 @@ from rich.text import Text
 from connectguard.model import Finding, Level, RequirementResult, ScanResult, Verdict
 from connectguard.report.json_report import exit_code
 from connectguard.requirements import BY_NUMBER
+from connectguard.store.deadlines import REQUIREMENT as DEADLINES
+from connectguard.store.lifecycle import tracking_fingerprint
 
 STYLES = {
     Verdict.PASS: "bold green",
@@ -39,13 +41,15 @@ def render_console(result: ScanResult, console: Console, verbose: bool = False) 
         )
         console.print(f"baseUrl {escape(result.base_url or '?')}, {result.exchanges} requests\n")
     for requirement in result.requirements:
-        _requirement(requirement, console, verbose)
+        _requirement(requirement, console, verbose, result)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     _summary(result, console)
 
 
-def _requirement(result: RequirementResult, console: Console, verbose: bool) -> None:
+def _requirement(
+    result: RequirementResult, console: Console, verbose: bool, scan: ScanResult
+) -> None:
     info = BY_NUMBER[result.requirement]
     line = Text()
     line.append(f"{result.requirement:>2} ", style="bold")
@@ -58,6 +62,10 @@ def _requirement(result: RequirementResult, console: Console, verbose: bool) -> 
     shown = [f for f in result.findings if verbose or f.level in (Level.FAIL, Level.WARNING)]
     for finding in shown:
         _finding(finding, console, verbose)
+        if finding.level is Level.FAIL and finding.requirement != DEADLINES:
+            # The fingerprint `findings show` and connectguard.toml take: the app's own origin
+            # as a placeholder, so it stays the same on a new host or port.
+            console.print(f"{DETAIL}[dim]fingerprint: {tracking_fingerprint(finding, scan)}[/]")
     hidden = len(result.findings) - len(shown)
     if hidden:
         console.print(f"{INDENT}[dim]+{hidden} advice/info finding(s); -v shows them[/]")
