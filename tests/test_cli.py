@@ -117,12 +117,91 @@ def test_unreachable_host_is_exit_2() -> None:
         (["scan", "https://x.test/a.json", "--format", "xml"], "Unknown format"),
         (["scan", "https://x.test/a.json", "--ca-file", "/nonexistent.pem"], "does not exist"),
         (["scan", "https://x.test/a.json", "--timeout", "0"], "positive number"),
+        (["scan", "https://x.test/a.json", "-o", "/nonexistent/x.json"], "does not exist"),
+        (["scan", "https://x.test/a.json", "--rdap-url", "notaurl"], "--rdap-url 'notaurl'"),
+        (["scan", "https://x.test/a.json", "--rdap", "--rdap-url", "ftp://r"], "--rdap-url"),
+        (["scan", "https://x.test/a.json", "--proxy", "notaurl"], "--proxy must be an http"),
+        (["scan", "https://x.test/a.json", "--proxy", "http://"], "--proxy must be an http"),
+        (["scan", "http://[::1/a.json"], "is not an http(s) URL"),
+        (["scan", "https://x.test/a.json", "--config", "/nonexistent.toml"], "Could not read"),
+        (["demo", "-f", "yaml"], "Unknown format 'yaml'"),
+        (["scan-repo", ".", "-o", "/nonexistent/x.json"], "does not exist"),
     ],
 )
 def test_usage_errors(args: list[str], message: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert message in result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # the sentence, and maybe a hint
+    assert "Traceback" not in result.output
+    assert "Could not fetch" not in result.output  # refused before any request
+
+
+@pytest.mark.parametrize("command", ["scan", "scan-repo"])
+def test_an_output_folder_is_refused_before_the_scan(command: str, tmp_path: Path) -> None:
+    target = "https://x.test/a.json" if command == "scan" else str(tmp_path)
+    result = runner.invoke(app, [command, target, "-o", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"The output path {tmp_path} is a folder" in result.stderr
+
+
+def test_a_write_that_fails_after_the_scan_is_one_sentence(served: ServedCase) -> None:
+    result = _scan(served, "/atlassian-connect.json", "-o", "/dev/full")
+    assert result.exit_code == 2, result.output
+    assert "Could not write /dev/full: No space left on device." in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_proxy_password_is_not_echoed() -> None:
+    result = runner.invoke(app, ["scan", "https://x.test/a.json", "--proxy", "ftp://u:S3cret@p"])
+    assert result.exit_code == 2
+    assert "--proxy" in result.stderr and "S3cret" not in result.output
+
+
+@pytest.mark.parametrize("content", ["not a certificate\n", ""])
+def test_a_ca_file_without_pem_certificates_is_refused(tmp_path: Path, content: str) -> None:
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_text(content)
+    result = runner.invoke(app, ["scan", "https://x.test/a.json", "--ca-file", str(ca_file)])
+    assert result.exit_code == 2, result.output
+    assert f"The CA file {ca_file} holds no PEM certificates." in result.stderr
+
+
+def test_the_served_ca_file_is_accepted(served: ServedCase) -> None:
+    result = _scan(served, "/atlassian-connect.json", "-q")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[cvss]\nhsts = 'CVSS:3.1/AV:N'\n", "connectguard.toml line 2: 'CVSS:3.1/AV:N'"),
+        ("[[suppress]]\nreason = 'r'\nexpires = 2025-01-01\n", "line 1: the suppression"),
+        ("[cvss]\nhstss = 'CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N'\n", "line 2: unknown"),
+    ],
+)
+def test_config_mistakes_are_reported_without_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "connectguard.toml").write_text(text)
+    implicit = runner.invoke(app, ["scan", "https://x.test/a.json"])
+    assert implicit.exit_code == 2, implicit.output
+    assert message in implicit.stderr
+    given = runner.invoke(
+        app, ["scan", "https://x.test/a.json", "--config", str(tmp_path / "connectguard.toml")]
+    )
+    assert given.exit_code == 2, given.output
+    assert "line" in given.stderr
+
+
+def test_config_without_store_says_it_is_not_applied(served: ServedCase, tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text("[cvss]\nhsts = 'CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:L/A:N'\n")
+    result = _scan(served, "/atlassian-connect.json", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert f"CVSS overrides of {config} apply only to recorded scans" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_secret_is_never_echoed(served: ServedCase) -> None:
@@ -138,6 +217,7 @@ def test_json_report_and_exit_code(served: ServedCase, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     result = _scan(served, "/atlassian-connect.json", "--format", "json", "-o", str(out))
     report = json.loads(out.read_text())
+    assert json.loads(result.stdout) == report  # -o also writes it: stdout still has it
     assert set(report["requirements"]) == {str(n) for n in range(1, 16)}
     verdicts = {n: r["verdict"] for n, r in report["requirements"].items()}
     assert verdicts["5"] == "pass" and verdicts["9"] == "not_tested"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +33,8 @@ from connectguard.report.console import render_console
 from connectguard.report.json_report import exit_code, render_json, report_schema
 from connectguard.settings import Credentials, Limits, ScanOptions
 from connectguard.source.commands import scan_repo_command
-from connectguard.store.commands import apps_command, findings_app, prepare_recorder
+from connectguard.store.commands import Recorder, apps_command, findings_app, prepare_recorder
+from connectguard.store.suppressions import load_config
 from connectguard.vulndb.commands import db_app
 
 app = typer.Typer(
@@ -169,9 +171,22 @@ def check_user_jwt(token: str, now: float | None = None) -> str:
     return token
 
 
+FORMATS = ("console", "json")
+PROXY_SCHEMES = ("http", "https")
+
+
+def _is_http_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        return False
+    return parts.scheme.lower() in schemes and bool(host)
+
+
 def _check_target(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    if not _is_http_url(url):
         raise InputError(
             f"{url!r} is not an http(s) URL.",
             hint="Give the URL of the app's descriptor, e.g. "
@@ -179,20 +194,67 @@ def _check_target(url: str) -> None:
         )
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InputError(f"Unknown format {fmt!r}: use {' or '.join(FORMATS)}.")
+
+
+def _check_proxy(proxy: str) -> None:
+    # The value is not echoed: a proxy URL may carry a password.
+    if not _is_http_url(proxy, PROXY_SCHEMES):
+        raise InputError(
+            "--proxy must be an http:// or https:// URL with a host, "
+            "such as http://proxy.example.com:3128."
+        )
+
+
+def _check_ca_file(ca_file: Path) -> None:
+    """The CA file must load as PEM certificates now, not make requirement 3 inconclusive later."""
+    if not ca_file.is_file():
+        raise InputError(f"The CA file {ca_file} does not exist.")
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(ca_file))
+    except (ssl.SSLError, OSError, ValueError):
+        raise InputError(
+            f"The CA file {ca_file} holds no PEM certificates.",
+            hint="Give certificates in PEM form (-----BEGIN CERTIFICATE-----); convert a DER "
+            "file with `openssl x509 -inform der -in FILE -out FILE.pem`.",
+        ) from None
+
+
+def check_output(path: Path | None) -> None:
+    """Refuse an --output file that could not be written, before any scan runs."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"The output path {path} is a folder; give a file name (-o FILE).")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"The folder of the output file {path} does not exist.")
+    writable = os.access(folder, os.W_OK | os.X_OK)
+    if not writable or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"The output file {path} cannot be written (permission denied).")
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a report to `path`; a failure is one sentence, not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Could not write {path}: {exc.strerror or exc}.") from None
+
+
 def _emit(result: ScanResult, fmt: str, output: Path | None, verbose: int, quiet: bool) -> int:
+    """The report on stdout in `fmt`, and the JSON report in `output` too when given."""
+    text = render_json(result) if fmt == "json" or output is not None else ""
+    if output is not None:
+        write_output(output, text)
     if fmt == "json":
-        text = render_json(result)
-        if output is not None:
-            output.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
-    else:
-        if output is not None:
-            output.write_text(render_json(result), encoding="utf-8")
-        if not quiet:
-            console = Console()
-            console.soft_wrap = not console.is_terminal
-            render_console(result, console, verbose=verbose > 0)
+        sys.stdout.write(text)
+    elif not quiet:
+        console = Console()
+        console.soft_wrap = not console.is_terminal
+        render_console(result, console, verbose=verbose > 0)
     return exit_code(result)
 
 
@@ -335,8 +397,8 @@ def scan(
     _configure_logging(verbose, quiet)
     try:
         _check_target(url)
-        if fmt not in {"console", "json"}:
-            raise InputError(f"Unknown format {fmt!r}: use console or json.")
+        _check_format(fmt)
+        check_output(output)
         for name, value in (
             ("--timeout", timeout),
             ("--deadline", deadline),
@@ -360,8 +422,10 @@ def scan(
                 raise InputError(f"{name} must be at least 1.")
         if max_redirects < 0:
             raise InputError("--max-redirects must be 0 or more.")
-        if ca_file is not None and not ca_file.is_file():
-            raise InputError(f"The CA file {ca_file} does not exist.")
+        if ca_file is not None:
+            _check_ca_file(ca_file)
+        if proxy is not None:
+            _check_proxy(proxy)
         try:
             resolved_nameserver = parse_nameserver(nameserver) if nameserver else None
         except ValueError as exc:
@@ -396,21 +460,38 @@ def scan(
                 per_origin_concurrency=per_origin,
             ),
         )
-        recorder = None
-        if store or store_url:
-            recorder = prepare_recorder(store_url, config, scan_date)
+        recorder = _recorder(store or bool(store_url), store_url, config, scan_date, quiet)
         code = _run_and_emit(options, fmt, output, verbose, quiet, recorder)
     except ConnectGuardError as error:
         raise _fail(error) from None
     raise typer.Exit(code)
 
 
+def _recorder(
+    store: bool, store_url: str | None, config: Path | None, scan_date: str | None, quiet: bool
+) -> Recorder | None:
+    """Read connectguard.toml always, so its mistakes are reported, and prepare the store."""
+    settings = load_config(config)
+    if store:
+        return prepare_recorder(store_url, settings, scan_date)
+    if (settings.cvss or settings.suppressions) and not quiet:
+        stderr.print(
+            f"note: the suppressions and CVSS overrides of {settings.source} apply only to "
+            "recorded scans (--store); this scan was not recorded.",
+            highlight=False,
+        )
+    return None
+
+
 def _transport_options(
     rdap: bool, rdap_url: str, takeover_table: Path | None, plain_http_port: int
 ) -> dict[str, Any]:
     """The TLS, DNS and domain options, checked: a bad table file is an input error."""
-    if rdap:
-        _check_target(rdap_url)
+    if not _is_http_url(rdap_url):
+        raise InputError(
+            f"--rdap-url {rdap_url!r} is not an http(s) URL.",
+            hint=f"Give the base URL of an RDAP service, such as {DEFAULT_RDAP}.",
+        )
     if not 0 < plain_http_port < 65536:
         raise InputError("--plain-http-port must be a port number from 1 to 65535.")
     if takeover_table is not None:
@@ -455,6 +536,7 @@ def demo(
 
     _configure_logging(verbose, False)
     try:
+        _check_format(fmt)
         code = run_demo(lambda options: _run_and_emit(options, fmt, None, verbose, False))
     except ConnectGuardError as error:
         raise _fail(error) from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,69 @@ def test_command_line_records_lists_and_exports(tmp_path: Path, sqlite_url: str)
     ],
 )
 def test_command_line_input_errors(sqlite_url: str, args: list[str], message: str) -> None:
+    open_store(sqlite_url).close()
     run = CliRunner().invoke(cli, args, env={"CONNECTGUARD_STORE": sqlite_url, "COLUMNS": "200"})
     assert run.exit_code == 2
     assert message in run.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["findings", "list"],
+        ["findings", "show", "3f2a9c1d"],
+        ["findings", "export", "-f", "csv"],
+        ["apps"],
+    ],
+)
+def test_read_only_commands_refuse_a_missing_store(tmp_path: Path, args: list[str]) -> None:
+    path = tmp_path / "typo" / "findings.sqlite3"
+    run = CliRunner().invoke(cli, [*args, "--store", str(path)])
+    assert run.exit_code == 2, run.output
+    assert run.stderr.startswith(
+        f"error: There is no findings store at {path} (run a scan with --store first)."
+    )
+    assert not path.parent.exists()
+
+
+def test_a_malformed_store_url_is_shown_without_its_password() -> None:
+    run = CliRunner().invoke(
+        cli, ["findings", "list", "--store", "postgresql://user:S3cret@[::1/db"]
+    )
+    assert run.exit_code == 2
+    assert "'postgresql://user:***@[::1/db' is not a database URL." in run.stderr
+    assert "S3cret" not in run.output
+
+
+def test_tables_are_not_cut_in_a_pipe(sqlite_url: str, make_result: Any, make_finding: Any) -> None:
+    summary = "No Referrer-Policy on a page whose URL carries its token: " + "x" * 120 + " end"
+    app_key = "an-app-with-a-rather-long-key-" + "k" * 60
+    with open_store(sqlite_url) as store:
+        finding = make_finding("12", "referrer-policy", summary=summary)
+        record_scan(store, make_result([finding], app=app_key))
+    env = {"CONNECTGUARD_STORE": sqlite_url, "COLUMNS": "80"}
+    listed = CliRunner().invoke(cli, ["findings", "list", "--at", "2025-01-07"], env=env)
+    assert listed.exit_code == 0, listed.output
+    row = next(line for line in listed.stdout.splitlines() if summary[:20] in line)
+    assert app_key in row and summary in row
+    apps = CliRunner().invoke(cli, ["apps"], env=env)
+    assert apps.exit_code == 0, apps.output
+    assert any(app_key in line and "Long Key" in line for line in apps.stdout.splitlines())
+
+
+def test_the_console_report_shows_the_fingerprints_the_store_takes(sqlite_url: str) -> None:
+    runner = CliRunner()
+    env = {"CONNECTGUARD_STORE": sqlite_url}
+    with serve_case(case(short_hsts=True, no_referrer=True)) as served:
+        run = runner.invoke(
+            cli, ["scan", served.target, "--ca-file", served.ca_file, "--store"], env=env
+        )
+    assert run.exit_code == 1, run.output
+    shown = re.findall(r"^\s+fingerprint: ([0-9a-f]{16})$", run.stdout, re.MULTILINE)
+    exported = runner.invoke(cli, ["findings", "export", "-f", "json"], env=env)
+    rows = json.loads(exported.stdout)
+    assert sorted(shown) == sorted(row["fingerprint"] for row in rows) and shown
+    # The app is on 127.0.0.1 with a random port: the model's own fingerprint differs.
+    assert not set(shown) & {row["scan_fingerprint"] for row in rows}
+    for fingerprint in shown:
+        assert runner.invoke(cli, ["findings", "show", fingerprint], env=env).exit_code == 0

@@ -32,9 +32,11 @@ def render(result: ScanResult, fmt: str) -> str:
 
 def emit(result: ScanResult, fmt: str, output: Path | None, verbose: int, quiet: bool) -> int:
     """Write the report (console: to the terminal, and JSON to `output` if given)."""
+    from connectguard.cli import write_output
+
     if fmt == "console":
         if output is not None:
-            output.write_text(render_json(result), encoding="utf-8")
+            write_output(output, render_json(result))
         if not quiet:
             console = Console()
             console.soft_wrap = not console.is_terminal
@@ -42,7 +44,7 @@ def emit(result: ScanResult, fmt: str, output: Path | None, verbose: int, quiet:
     else:
         text = render(result, fmt)
         if output is not None:
-            output.write_text(text, encoding="utf-8")
+            write_output(output, text)
         else:
             sys.stdout.write(text)
     return exit_code(result)
@@ -90,12 +92,13 @@ def scan_repo_command(
 ) -> None:
     """Scan an app's source tree and git history: secrets (7, 8), credential collection (10)
     and vulnerable dependencies (14)."""
-    from connectguard.cli import _configure_logging, _fail, _LazyProgress
+    from connectguard.cli import _configure_logging, _fail, _LazyProgress, check_output
 
     _configure_logging(verbose, quiet)
     try:
         if fmt not in FORMATS:
             raise InputError(f"Unknown format {fmt!r}: use {', '.join(FORMATS)}.")
+        check_output(output)
         if max_file_bytes < 1:
             raise InputError("--max-file-bytes must be at least 1.")
         for rule_file in rules or []:

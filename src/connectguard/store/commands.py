@@ -33,7 +33,7 @@ from connectguard.store.queries import (
     list_apps,
     list_findings,
 )
-from connectguard.store.suppressions import StoreConfig, load_config
+from connectguard.store.suppressions import StoreConfig
 
 findings_app = typer.Typer(
     help="Findings tracked across recorded scans: list, show and export them.",
@@ -43,6 +43,7 @@ stderr = Console(stderr=True, soft_wrap=True)
 
 EXPORT_FORMATS = ("csv", "json", "markdown", "html", "sarif", "junit")
 SEVERITIES = ("critical", "high", "medium", "low")
+LOG_WIDTH = 100_000  # wide enough for any row: when not a terminal, nothing is cut
 
 StoreOption = Annotated[
     str | None,
@@ -67,6 +68,15 @@ SeverityOption = Annotated[
 AtOption = Annotated[
     str | None, typer.Option(hidden=True, help="Count days left at this date (tests).")
 ]
+
+
+def _stdout() -> Console:
+    """The console for tables and details: in a pipe or a CI log, lines as long as they need,
+    so that no cell is cut to the 80 columns rich assumes there."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=LOG_WIDTH)
+    return console
 
 
 def parse_when(text: str, option: str) -> dt.datetime:
@@ -131,9 +141,9 @@ def list_command(
     with _errors():
         where = _filter(app, requirement, status, overdue, severity)
         when = _now(at)
-        with open_store(store_url) as store:
+        with open_store(store_url, create=False) as store:
             records = list_findings(store, where, when)
-    console = Console()
+    console = _stdout()
     if not records:
         console.print("No tracked finding matches.")
         return
@@ -166,10 +176,10 @@ def show_command(
     """Show one finding: its status, deadline, and every scan that saw it or not."""
     with _errors():
         when = _now(at)
-        with open_store(store_url) as store:
+        with open_store(store_url, create=False) as store:
             history = finding_history(store, fingerprint, app)
     r = history.record
-    console = Console()
+    console = _stdout()
     left = r.days_left(when)
     console.print(f"[bold]{escape(r.summary)}[/]")
     rows = [
@@ -225,20 +235,20 @@ def export_command(
 ) -> None:
     """Export findings (csv, json) or a report of an app's latest scan and history
     (markdown, html, sarif, junit). The filters narrow the findings listed."""
+    from connectguard.cli import check_output, write_output
+
     with _errors():
         if fmt not in EXPORT_FORMATS:
             raise InputError(f"Unknown format {fmt!r}: use {', '.join(EXPORT_FORMATS)}.")
+        check_output(output)
         where = _filter(app, requirement, status, overdue, severity)
         when = _now(at)
-        with open_store(store_url) as store:
+        with open_store(store_url, create=False) as store:
             text = _export(store, fmt, where, when)
         if output is None:
             sys.stdout.write(text)
             return
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"Could not write {output}: {exc}.") from None
+        write_output(output, text)
         stderr.print(f"wrote {output}", highlight=False)
 
 
@@ -297,9 +307,9 @@ def _record_json(r: FindingRecord, when: dt.datetime) -> dict[str, object]:
 
 def apps_command(store_url: StoreOption = None) -> None:
     """List the apps in the findings store with their latest verdicts."""
-    with _errors(), open_store(store_url) as store:
+    with _errors(), open_store(store_url, create=False) as store:
         apps = list_apps(store)
-    console = Console()
+    console = _stdout()
     if not apps:
         console.print("The findings store holds no scans yet: record one with scan --store.")
         return
@@ -333,11 +343,8 @@ class Recorder:
         return recorded.result
 
 
-def prepare_recorder(
-    store_url: str | None, config_file: Path | None, scan_date: str | None
-) -> Recorder:
-    """Read connectguard.toml and open the store now, so that a mistake stops the scan early."""
+def prepare_recorder(store_url: str | None, config: StoreConfig, scan_date: str | None) -> Recorder:
+    """Open (or create) the store now, so that a mistake stops the scan before it runs."""
     scan_time = parse_when(scan_date, "--scan-date") if scan_date else None
-    config = load_config(config_file)
     open_store(store_url).close()
     return Recorder(store_url, config, scan_time)
