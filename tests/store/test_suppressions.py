@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,31 @@ def test_no_file_means_no_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert len(load_config().suppressions) == 2
     with pytest.raises(ConfigError, match="Could not read"):
         load_config(tmp_path / "missing.toml")
+
+
+# Checks that need no default vector: their findings never fail a requirement (info, advice,
+# warnings), or, for vulnerable libraries and dependencies, take the advisory's own severity.
+NO_DEFAULT_VECTOR = {
+    "anonymous-page", "app-domain-differs", "bucket-listing-refused", "certificate",
+    "certificate-expiring", "certificate-weak", "cname-no-address", "cookie-flags",
+    "domain-registration", "fix-deadline", "hsts-ip-literal", "lame-delegation",
+    "lockfile-unreadable", "plain-http-url", "registrable-domain", "stored-object-refused",
+    "tls-cipher-suites", "vulnerable-library", "vulnerable-dependency",
+}  # fmt: skip
+
+
+def test_every_failing_check_has_a_default_vector() -> None:
+    """A check added without a vector would be scored by a guess and refused in [cvss]."""
+    source = Path(__file__).resolve().parents[2] / "src" / "connectguard"
+    # check="id", _finding(x, Level.FAIL, "id", ...) and _finding("5", "id", ...)
+    literal = re.compile(
+        r'check="([a-z0-9-]+)"|Level\.[A-Z]+,\s*"([a-z0-9-]+)"|_finding\(\s*"\d+",\s*"([a-z0-9-]+)"'
+    )
+    found = {
+        "".join(ids)
+        for path in [*source.glob("checks/*.py"), *source.glob("source/*.py")]
+        for ids in literal.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {"hsts", "exposed-file", "dangling-cname", "credential-form"} <= found
+    missing = sorted(found - set(DEFAULT_VECTORS) - NO_DEFAULT_VECTOR)
+    assert not missing, f"failing checks without a default vector: {missing}"
