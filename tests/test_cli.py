@@ -253,3 +253,6 @@ def test_demo_finds_its_deliberate_faults() -> None:
     for requirement in ("1", "2", "5", "11", "12", "13"):
         assert verdicts[requirement] == "fail", (requirement, verdicts)
     assert verdicts["9"] == "pass"
+    # Its lifecycle hooks are both fail-open, so the tenant the forged install registered is
+    # removed again at the end, and the report says so.
+    assert any("was removed again" in note for note in report["notes"]), report["notes"]
