@@ -221,7 +221,7 @@ def _judge_object(r6: JudgementBuilder, item: ObjectEvidence) -> None:
         r6.undecide(f"the anonymous request for {name} answered {answer.status}")
         return
     r6.count()
-    served = answer.is_success_with_content and bool(answer.body)
+    served = answer.is_success_with_content
     if served and not looks_like_html(answer.body):
         r6.add(_object_finding(item, reason))
         return
