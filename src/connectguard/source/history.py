@@ -4,7 +4,9 @@ commit of its history (or the staged change) added, file by file.
 History is read from one `git log -p -U0` stream, so memory stays flat however long the history
 is: only the lines a commit added are kept, one file at a time, up to the size cap. The repository
 is treated as untrusted: external diff drivers, textconv filters and fsmonitor hooks named in its
-config are switched off, so reading it runs none of its commands.
+config are switched off, so reading it runs none of its commands, and every file is diffed as
+text, so its attributes cannot hide a file; binary files are then told by their bytes (SQLite
+stores excepted, as in the working tree).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from connectguard.source.files import SNIFF_BYTES, SQLITE_MAGIC
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +57,14 @@ DIFF_OPTIONS = (
     "--no-color",
     "--no-ext-diff",
     "--no-textconv",
+    # Diff every file as text: a `.gitattributes` of the repository (`* -diff`, `*.env binary`)
+    # must not hide what was committed. Real binaries are told apart by their bytes instead.
+    "--text",
     "--diff-filter=d",
     "--src-prefix=a/",
     "--dst-prefix=b/",
 )
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -87,6 +95,7 @@ class Additions:
     starts: list[int] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
     truncated: bool = False
+    binary: bool = False
 
     def line_of(self, offset: int) -> int:
         """The file line number of the added line holding byte `offset` of `data`."""
@@ -240,6 +249,15 @@ def _parse(stream: object, cap: int, tally: HistoryTally, commit: str) -> Iterat
 
 
 def _add_line(current: Additions, text: bytes, number: int, cap: int, tally: HistoryTally) -> None:
+    if current.binary:
+        return
+    if _starts_binary(current, text):
+        # git's rule for a binary file (a NUL byte near the start), applied to what the commit
+        # added: its bytes are dropped, the file version is counted as skipped.
+        current.binary = True
+        current.data.clear()
+        tally.binary += 1
+        return
     if len(current.data) + len(text) > cap:
         if not current.truncated:
             current.truncated = True
@@ -248,6 +266,20 @@ def _add_line(current: Additions, text: bytes, number: int, cap: int, tally: His
     current.starts.append(len(current.data))
     current.numbers.append(number)
     current.data += text if text.endswith(b"\n") else text + b"\n"
+
+
+def _starts_binary(current: Additions, text: bytes) -> bool:
+    sniffed = len(current.data)
+    if sniffed >= SNIFF_BYTES or b"\0" not in text[: SNIFF_BYTES - sniffed]:
+        return False
+    return not _is_sqlite(current, text)
+
+
+def _is_sqlite(current: Additions, text: bytes) -> bool:
+    """SQLite stores are scanned although they are binary: Connect apps keep sharedSecrets in
+    them. A new store starts with the SQLite header; a changed one is known by its name."""
+    head = bytes(current.data[: len(SQLITE_MAGIC)]) if current.data else text
+    return head.startswith(SQLITE_MAGIC) or current.path.lower().endswith(SQLITE_SUFFIXES)
 
 
 def _diff_path(raw: bytes) -> str | None:

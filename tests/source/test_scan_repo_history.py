@@ -1,0 +1,76 @@
+"""`scan-repo` on git histories that try to hide something: attributes that mark files binary,
+SQLite stores, merges and stashes that add secrets, histories git cannot read or refuses."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from scanhelpers import atlassian_token, commit_all, git, init_repo, random_text, write
+from test_scan_repo_inputs import scan, secret_paths
+
+
+def shared_secret_json(seed: int) -> str:
+    return json.dumps({"sharedSecret": random_text(seed, 43)})
+
+
+def github_token(seed: int) -> str:
+    return "ghp_" + random_text(seed, 36, "abcdefghijkLMNOP0123456789")
+
+
+def findings(report: dict[str, Any], requirement: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = report["requirements"][requirement]["findings"]
+    return found
+
+
+# Attributes and binary files
+
+
+def test_gitattributes_that_mark_files_binary_do_not_hide_history(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write(repo, ".gitattributes", "* -diff\n*.env binary\n")
+    write(repo, "s.js", f"module.exports = {shared_secret_json(1)};\n")
+    write(repo, "prod.env", f"GH={github_token(2)}\n")
+    commit_all(repo, "add")
+    git(repo, "rm", "-q", "s.js", "prod.env")
+    commit_all(repo, "remove")
+    report = scan(repo, "--no-dependencies", code=1)
+    assert secret_paths(report) == {"s.js", "prod.env"}
+
+
+def test_staged_files_marked_binary_by_gitattributes_are_scanned(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write(repo, ".gitattributes", "*.env -diff\n")
+    commit_all(repo, "attributes")
+    write(repo, "b.env", f"CONNECT_SHARED_SECRET={random_text(3, 43)}\n")
+    git(repo, "add", "b.env")
+    report = scan(repo, "--staged", code=1)
+    (finding,) = findings(report, "7")
+    assert finding["path"] == "b.env" and "staged for commit" in finding["summary"]
+
+
+def sqlite_store(path: Path, secret: str | None) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS AddonSettings (clientKey TEXT, val TEXT)")
+        if secret is not None:
+            value = json.dumps({"clientKey": "jira:1", "sharedSecret": secret})
+            db.execute("INSERT INTO AddonSettings VALUES ('jira:1', ?)", (value,))
+    db.close()
+
+
+def test_sqlite_stores_in_history_are_scanned_and_real_binaries_skipped(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    sqlite_store(repo / "store.db", random_text(4, 44))
+    (repo / "data").mkdir()
+    sqlite_store(repo / "data" / "later.sqlite3", None)
+    write(repo, "image.bin", b"\x89PNG\x00\x01" + atlassian_token(5).encode() + b"\x00\n")
+    commit_all(repo, "store, image")
+    sqlite_store(repo / "data" / "later.sqlite3", random_text(6, 44))
+    commit_all(repo, "a second install")
+    git(repo, "rm", "-q", "-r", "store.db", "data", "image.bin")
+    commit_all(repo, "remove")
+    report = scan(repo, "--no-dependencies", code=1)
+    assert secret_paths(report) == {"store.db", "data/later.sqlite3"}
+    assert "1 binary file version(s) in history skipped" in report["notes"]
