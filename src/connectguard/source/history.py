@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 from connectguard.source.files import SNIFF_BYTES, SQLITE_MAGIC
 
@@ -95,7 +96,6 @@ class Additions:
     starts: list[int] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
     truncated: bool = False
-    binary: bool = False
 
     def line_of(self, offset: int) -> int:
         """The file line number of the added line holding byte `offset` of `data`."""
@@ -222,7 +222,7 @@ def _parse(stream: object, cap: int, tally: HistoryTally, commit: str) -> Iterat
     next_line = 0
     for line in _lines(stream):
         if line.startswith(COMMIT_MARK):
-            if current is not None and current.data:
+            if _scannable(current, tally):
                 yield current
             current, in_hunk = None, False
             sha, _, stamp = line[1:].strip().partition(b" ")
@@ -236,7 +236,7 @@ def _parse(stream: object, cap: int, tally: HistoryTally, commit: str) -> Iterat
             in_hunk = match is not None and current is not None
             next_line = int(match.group(1)) if match else 0
         elif line.startswith(b"diff --git "):
-            if current is not None and current.data:
+            if _scannable(current, tally):
                 yield current
             current, in_hunk = None, False
         elif line.startswith(b"+++ ") and not in_hunk:
@@ -244,20 +244,11 @@ def _parse(stream: object, cap: int, tally: HistoryTally, commit: str) -> Iterat
             current = Additions(path, commit, date) if path else None
         elif line.startswith(b"Binary files ") and not in_hunk:
             tally.binary += 1
-    if current is not None and current.data:
+    if _scannable(current, tally):
         yield current
 
 
 def _add_line(current: Additions, text: bytes, number: int, cap: int, tally: HistoryTally) -> None:
-    if current.binary:
-        return
-    if _starts_binary(current, text):
-        # git's rule for a binary file (a NUL byte near the start), applied to what the commit
-        # added: its bytes are dropped, the file version is counted as skipped.
-        current.binary = True
-        current.data.clear()
-        tally.binary += 1
-        return
     if len(current.data) + len(text) > cap:
         if not current.truncated:
             current.truncated = True
@@ -268,18 +259,19 @@ def _add_line(current: Additions, text: bytes, number: int, cap: int, tally: His
     current.data += text if text.endswith(b"\n") else text + b"\n"
 
 
-def _starts_binary(current: Additions, text: bytes) -> bool:
-    sniffed = len(current.data)
-    if sniffed >= SNIFF_BYTES or b"\0" not in text[: SNIFF_BYTES - sniffed]:
+def _scannable(current: Additions | None, tally: HistoryTally) -> TypeGuard[Additions]:
+    """Whether a file version's additions are worth scanning: not empty, and not binary by git's
+    rule (a NUL byte near the start; counted as skipped), except SQLite stores, which Connect
+    apps keep sharedSecrets in: a new store starts with the SQLite header, a changed one is known
+    by its name."""
+    if current is None or not current.data:
         return False
-    return not _is_sqlite(current, text)
-
-
-def _is_sqlite(current: Additions, text: bytes) -> bool:
-    """SQLite stores are scanned although they are binary: Connect apps keep sharedSecrets in
-    them. A new store starts with the SQLite header; a changed one is known by its name."""
-    head = bytes(current.data[: len(SQLITE_MAGIC)]) if current.data else text
-    return head.startswith(SQLITE_MAGIC) or current.path.lower().endswith(SQLITE_SUFFIXES)
+    if current.data.find(b"\0", 0, SNIFF_BYTES) == -1:
+        return True
+    if current.data.startswith(SQLITE_MAGIC) or current.path.lower().endswith(SQLITE_SUFFIXES):
+        return True
+    tally.binary += 1
+    return False
 
 
 def _diff_path(raw: bytes) -> str | None:
