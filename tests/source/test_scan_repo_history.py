@@ -74,3 +74,48 @@ def test_sqlite_stores_in_history_are_scanned_and_real_binaries_skipped(tmp_path
     report = scan(repo, "--no-dependencies", code=1)
     assert secret_paths(report) == {"store.db", "data/later.sqlite3"}
     assert "1 binary file version(s) in history skipped" in report["notes"]
+
+
+# Merges and stashes
+
+
+def test_a_secret_added_by_a_merge_is_found_and_a_merged_one_is_read_once(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write(repo, "a.txt", "a\n")
+    commit_all(repo, "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(repo, "feature.txt", f"tok {atlassian_token(7)}\n")
+    feature = commit_all(repo, "feature")
+    git(repo, "checkout", "-q", "main")
+    write(repo, "b.txt", "b\n")
+    commit_all(repo, "main moves on")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "feature")
+    write(repo, "a.txt", f"a\nGH={github_token(8)}\n")
+    write(repo, "evil.json", shared_secret_json(9))
+    merge = commit_all(repo, "merge feature")
+    git(repo, "rm", "-q", "evil.json", "feature.txt")
+    write(repo, "a.txt", "a\n")
+    commit_all(repo, "clean up")
+    report = scan(repo, "--no-dependencies", code=1)
+    commits = {f["path"]: f["facts"] for f in findings(report, "7") + findings(report, "8")}
+    assert set(commits) == {"a.txt", "evil.json", "feature.txt"}
+    assert commits["evil.json"]["commit"] == merge
+    assert commits["a.txt"]["commit"] == merge and commits["a.txt"]["line"] == "2"
+    assert commits["feature.txt"]["commit"] == feature
+    assert "commits adding it" not in commits["feature.txt"]
+
+
+def test_secrets_in_every_stash_are_found(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write(repo, "README.md", "hello\n")
+    commit_all(repo, "base")
+    slack = "xoxb-" + random_text(10, 40, "abcdefghijklmnop0123456789")
+    write(repo, "README.md", f"hello\nslack {slack}\n")
+    git(repo, "stash", "-q")
+    write(repo, "staged.json", shared_secret_json(11))
+    git(repo, "add", "staged.json")
+    write(repo, "untracked.env", f"GH={github_token(12)}\n")
+    git(repo, "stash", "-q", "--include-untracked")
+    assert len(git(repo, "stash", "list").splitlines()) == 2
+    report = scan(repo, "--no-dependencies", code=1)
+    assert secret_paths(report) == {"README.md", "staged.json", "untracked.env"}

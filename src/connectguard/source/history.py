@@ -66,7 +66,8 @@ DIFF_OPTIONS = (
     "--dst-prefix=b/",
 )
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+# A hunk header, two-way (`@@ -1,2 +1,3 @@`) or combined for a merge of n parents (n + 1 `@`).
+_HUNK = re.compile(rb"^(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@")
 
 
 class GitError(Exception):
@@ -158,9 +159,19 @@ def work_tree_files(repo: Repository) -> list[str]:
     return sorted({name for name in names if name})
 
 
+def revisions(repo: Repository) -> list[str]:
+    """What history is: every ref, and every stash (`--all` has only the newest, the others are
+    in the reflog of refs/stash)."""
+    try:
+        stashes = repo.run("log", "-g", "--format=%H", "refs/stash", "--").split()
+    except GitError:
+        stashes = []
+    return ["--all", *(sha.decode("ascii") for sha in stashes[1:])]
+
+
 def commit_count(repo: Repository) -> int:
     try:
-        return int(repo.run("rev-list", "--all", "--count").strip() or 0)
+        return int(repo.run("rev-list", "--count", *revisions(repo), "--").strip() or 0)
     except (GitError, ValueError):
         return 0
 
@@ -170,13 +181,19 @@ def history_additions(
 ) -> Iterator[Additions]:
     """What every commit reachable from any ref added (or, with `staged`, what the index adds to
     HEAD), one file of one commit at a time. Deleted files are included: the commit that added
-    them still holds their lines."""
+    them still holds their lines.
+
+    A merge (a stash is one too) shows the lines that are in none of its parents (`--cc`): what
+    an "evil merge" or a conflict resolution added, but not again what the merged branch's
+    commits added, which are read in those commits. Diffing a merge against its first parent
+    instead would read every merged branch a second time, and every merge of the main line
+    into a long-lived branch would repeat the main line's changes."""
     pathspec = ["--", repo.prefix] if repo.prefix else []
     if staged:
         args = ["diff", "--cached", *DIFF_OPTIONS, *pathspec]
     else:
         fmt = "--format=%x1e%H %cI"
-        args = ["log", "--all", "--full-history", fmt, *DIFF_OPTIONS, *pathspec]
+        args = ["log", *revisions(repo), "--full-history", "--cc", fmt, *DIFF_OPTIONS, *pathspec]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
             [repo.git, *SAFE_CONFIG, "-C", str(repo.top), *args],
@@ -220,6 +237,7 @@ def _parse(stream: object, cap: int, tally: HistoryTally, commit: str) -> Iterat
     current: Additions | None = None
     in_hunk = False
     next_line = 0
+    width, added = 1, b"+"
     for line in _lines(stream):
         if line.startswith(COMMIT_MARK):
             if _scannable(current, tally):
@@ -228,14 +246,21 @@ def _parse(stream: object, cap: int, tally: HistoryTally, commit: str) -> Iterat
             sha, _, stamp = line[1:].strip().partition(b" ")
             commit, date = sha.decode("ascii", "replace"), stamp.decode("ascii", "replace")
             tally.commits += 1
-        elif in_hunk and line.startswith(b"+") and current is not None:
-            _add_line(current, line[1:], next_line, cap, tally)
+        elif in_hunk and line.startswith(added) and current is not None:
+            _add_line(current, line[width:], next_line, cap, tally)
             next_line += 1
+        elif in_hunk and width > 1 and line[:1] in b" +-":
+            # A merge's hunk has one column per parent: a line is added when every column is
+            # `+` (above), taken from a parent when some column is ` `, gone when one is `-`.
+            if b"-" not in line[:width]:
+                next_line += 1
         elif line.startswith(b"@@"):
             match = _HUNK.match(line)
             in_hunk = match is not None and current is not None
-            next_line = int(match.group(1)) if match else 0
-        elif line.startswith(b"diff --git "):
+            width = len(match.group(1)) - 1 if match else 1
+            added = b"+" * width
+            next_line = int(match.group(2)) if match else 0
+        elif line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
             if _scannable(current, tally):
                 yield current
             current, in_hunk = None, False
