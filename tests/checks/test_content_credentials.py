@@ -47,6 +47,10 @@ def levels(html: str) -> list[Level]:
         '<label>Jira API token <input type="password" name="jira"></label></form>',
         '<span id="l">Confluence password</span><input type="password" aria-labelledby="l">',
         '<form><input type="password" name="jiraApiToken"></form>',
+        '<form><input type="email" name="email"><input type="password" '
+        'placeholder="Atlassian account password" aria-describedby="h"><p id="h">If your site '
+        "enforces two-step verification (2FA), enter an API token instead.</p></form>",
+        '<form><label>Jira password <input type="password" name="jiraBotPassword"></label></form>',
     ],
     ids=[
         "atlassian-account",
@@ -64,6 +68,8 @@ def levels(html: str) -> list[Level]:
         "github-and-jira-tokens",
         "aria-labelledby",
         "camel-case-name",
+        "password-help-mentions-2fa",
+        "name-containing-otp-letters",
     ],
 )
 def test_atlassian_credential_forms_fail(html: str) -> None:

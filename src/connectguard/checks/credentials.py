@@ -33,9 +33,15 @@ MAX_PHRASE_WORDS: Final = 4
 
 # Words are matched with a bounded, backtracking-free pattern each, on lower-cased text except
 # where the case says something (a capitalised word can be a service's name).
-_TOKEN_FIELD: Final = re.compile(r"api[\s_-]?token|apitoken|access[\s_-]?token|personal[\s_-]token")
 _TOKEN_WORD: Final = re.compile(r"(?<![a-z])token(?![a-z])")
-_NOT_A_SECRET: Final = re.compile(r"csrf|xsrf|authenticity|captcha|one[\s_-]?time|otp|2fa|mfa")
+_TOKEN_FIELD: Final = re.compile(r"api[\s_-]?token|apitoken|access[\s_-]?token|personal[\s_-]token")
+# What a field's own name, id or autocomplete says when it holds no reusable credential: a CSRF
+# token, a captcha answer, a one-time code. Whole words only, and never from the field's help
+# text: "use an API token if your site enforces 2FA" describes a password field, not an OTP one.
+_NOT_A_SECRET: Final = re.compile(
+    r"(?<![a-z])(?:csrf|xsrf|authenticity|captcha|one[\s_-]?time(?:[\s_-]code)?|otp|totp|2fa|mfa)"
+    r"(?![a-z])"
+)
 _EMAIL_FIELD: Final = re.compile(r"e-?mail")
 # Names that make wording Atlassian's wherever they stand. "API token" is Atlassian's name for its
 # own token: it counts too, but only after any owner or other service named at the same level.
@@ -132,13 +138,19 @@ def judge_form(form: Form, exchange: Exchange) -> Finding | None:
 
 
 def is_secret_field(field: FormField) -> bool:
-    """A password input, or a text input for an API or access token."""
+    """A password input, or a text input for an API or access token; not one that holds a
+    one-time code, a captcha or a CSRF token.
+
+    A password input is exempt only by its own name, id or autocomplete: its help text may
+    well mention 2FA ("use an API token if your site enforces two-step verification").
+    """
+    if field.type == "password":
+        own = " ".join([_split_name(field.name), _split_name(field.id), field.autocomplete])
+        return not _NOT_A_SECRET.search(own.lower())
+    if field.type not in {"text", "textarea", ""}:
+        return False
     words = field.words
     if _NOT_A_SECRET.search(words):
-        return False
-    if field.type == "password":
-        return True
-    if field.type not in {"text", "textarea", ""}:
         return False
     return bool(_TOKEN_FIELD.search(words) or _TOKEN_WORD.search(words))
 
