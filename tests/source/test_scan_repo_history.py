@@ -8,8 +8,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from scanhelpers import atlassian_token, commit_all, git, init_repo, random_text, write
-from test_scan_repo_inputs import scan, secret_paths
+from test_scan_repo_inputs import runner, scan, secret_paths
+
+from connectguard.cli import app
 
 
 def shared_secret_json(seed: int) -> str:
@@ -119,3 +122,38 @@ def test_secrets_in_every_stash_are_found(tmp_path: Path) -> None:
     assert len(git(repo, "stash", "list").splitlines()) == 2
     report = scan(repo, "--no-dependencies", code=1)
     assert secret_paths(report) == {"README.md", "staged.json", "untracked.env"}
+
+
+# Histories that cannot be read
+
+
+def test_a_history_with_a_missing_object_leaves_7_and_8_inconclusive(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write(repo, "a.txt", "a\n")
+    commit_all(repo, "one")
+    write(repo, "a.txt", "a\nsecond version\n")
+    commit_all(repo, "two")
+    blob = git(repo, "rev-parse", "HEAD~1:a.txt")
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    report = scan(repo, "--no-dependencies", code=3)
+    for number in ("7", "8"):
+        requirement = report["requirements"][number]
+        assert requirement["verdict"] == "inconclusive"
+        assert "git history could not be read" in requirement["reason"]
+
+
+def test_a_repository_git_refuses_says_how_to_proceed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = init_repo(tmp_path / "repo")
+    write(repo, "a.txt", "a\n")
+    commit_all(repo, "one")
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")
+    report = scan(repo, "--no-dependencies", code=3)
+    reason = report["requirements"]["7"]["reason"]
+    assert report["requirements"]["8"]["verdict"] == "inconclusive"
+    assert "git config --global --add safe.directory" in reason and "--no-history" in reason
+    quiet = scan(repo, "--no-dependencies", "--no-history", code=0)
+    assert quiet["requirements"]["7"]["verdict"] == "pass"
+    result = runner.invoke(app, ["scan-repo", str(repo), "--staged"])
+    assert result.exit_code == 2 and "safe.directory" in result.output

@@ -64,6 +64,7 @@ class SourceEvidence:
     ecosystems_without_data: tuple[str, ...] = ()
     dependencies_checked: bool = True
     secrets_checked: bool = True
+    secrets_undecided: tuple[str, ...] = ()
     credentials_checked: bool = True
     fixture_candidates_ignored: int = 0
     suppressed: frozenset[str] = field(default_factory=frozenset)

@@ -52,6 +52,8 @@ def judge_secrets(evidence: SourceEvidence) -> list[Judgement]:
     looked_at = evidence.files_scanned + evidence.commits_scanned
     for builder in builders.values():
         builder.count(looked_at)
+        for reason in evidence.secrets_undecided:
+            builder.undecide(reason)
         _scope_notes(builder, evidence, suppressed)
     return [b.build() for b in builders.values()]
 

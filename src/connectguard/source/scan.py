@@ -56,6 +56,7 @@ Progress = Callable[[str, int, int], None]
 DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_SIGHTINGS = 20_000
 NOT_IN_SOURCE_SCAN = "not part of a source scan"
+DUBIOUS_OWNERSHIP = "dubious ownership"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class _Gatherer:
     broken: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     not_tested: dict[str, str] = field(default_factory=dict)
+    secrets_undecided: list[str] = field(default_factory=list)
     code_files: int = 0
 
     def run(self) -> SourceEvidence:
@@ -158,6 +160,7 @@ class _Gatherer:
             history_scanned=repo is not None and self.options.history and not self.options.staged,
             staged_only=self.options.staged,
             secrets=tuple(self.secrets),
+            secrets_undecided=tuple(self.secrets_undecided),
             code_files=self.code_files,
             credentials=tuple(self.credentials),
             dependency_files=tuple(self.dependency_files),
@@ -174,6 +177,9 @@ class _Gatherer:
         try:
             repo = open_repository(self.root)
         except GitError as exc:
+            if DUBIOUS_OWNERSHIP in str(exc):
+                self._refused(exc)
+                return None
             self.notes.append(
                 f"{self.root} is not a git repository ({exc}): the working tree was scanned, "
                 "no history"
@@ -182,6 +188,28 @@ class _Gatherer:
         if not self.options.history and not self.options.staged:
             self.notes.append("git history was not scanned (--no-history)")
         return repo
+
+    def _refused(self, exc: GitError) -> None:
+        """git will not read a repository another user owns: the scan must not lower that guard
+        on an untrusted repository, so it says how to proceed instead."""
+        quoted = str(exc).rsplit("'", 2)
+        where = quoted[1] if len(quoted) == 3 else str(self.root.resolve())
+        trust = f"if you trust it, run `git config --global --add safe.directory {where}`"
+        if self.options.staged:
+            raise InputError(
+                f"git refuses to read {where}: it is owned by another user.",
+                hint=f"I{trust[1:]} and commit again.",
+            )
+        if self.options.history:
+            self.secrets_undecided.append(
+                f"git refuses to read {where} (it is owned by another user), so its history was "
+                f"not scanned: {trust} and scan again, or scan the working tree alone with "
+                "--no-history"
+            )
+        self.notes.append(
+            f"git refuses to read {where} (dubious ownership): the working tree was walked, "
+            "no history"
+        )
 
     # The working tree
 
@@ -269,6 +297,7 @@ class _Gatherer:
         except GitError as exc:
             what = "the staged change" if staged else "git history"
             self.notes.append(f"{what} could not be read ({exc})")
+            self.secrets_undecided.append(f"{what} could not be read to the end ({exc})")
             return
         # git log leaves out commits that add nothing (pure deletions): count them as read.
         self.history_tally.commits = max(self.history_tally.commits, total)
