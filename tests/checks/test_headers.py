@@ -103,8 +103,14 @@ class TestReferrerPolicy:
     def test_header_beats_meta(self) -> None:
         assert effective_referrer_policy(["unsafe-url"], ["no-referrer"]).policy == "unsafe-url"
 
-    def test_unknown_only_header_lets_the_meta_decide(self) -> None:
-        assert effective_referrer_policy(["bogus"], ["same-origin"]).policy == "same-origin"
+    def test_an_unknown_only_header_is_no_policy_even_beside_a_meta(self) -> None:
+        # SPEC: the meta counts when there is no header; an unknown-only header fails.
+        policy = effective_referrer_policy(["strict-origin-if-cross-origin"], ["same-origin"])
+        assert policy.policy is None and policy.source == "header"
+        assert policy.unknown == ("strict-origin-if-cross-origin",)
+
+    def test_an_empty_header_lets_the_meta_decide(self) -> None:
+        assert effective_referrer_policy([" "], ["same-origin"]).policy == "same-origin"
 
     def test_meta_legacy_keywords_and_last_valid_wins(self) -> None:
         assert meta_policy(["never", "always", "nonsense"]) == "unsafe-url"

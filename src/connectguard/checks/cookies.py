@@ -9,7 +9,7 @@ from connectguard.probes.evidence import Evidence
 
 def check_cookies(evidence: Evidence) -> list[Judgement]:
     r11 = JudgementBuilder("11")
-    reported: set[tuple[str, str, str]] = set()
+    reported: set[tuple[str, str, str, str]] = set()
     for exchange in evidence.app_exchanges():
         for line in exchange.header("Set-Cookie"):
             cookie = parse_set_cookie(line)
@@ -24,7 +24,9 @@ def check_cookies(evidence: Evidence) -> list[Judgement]:
             if not missing:
                 continue
             session = is_session_cookie(cookie)
-            key = (exchange.origin, cookie.name, "/".join(missing))
+            # One finding per path: the same faulty cookie on a page and on a hook's 401 is
+            # two places to fix (or one middleware, which the summaries then show).
+            key = (exchange.origin, exchange.path, cookie.name, "/".join(missing))
             if key in reported:
                 continue
             reported.add(key)

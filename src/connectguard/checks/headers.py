@@ -149,10 +149,13 @@ class ReferrerPolicy:
 def effective_referrer_policy(
     header_values: list[str], meta_contents: Sequence[str] = ()
 ) -> ReferrerPolicy:
-    """The last recognised token of the header lines; else the last valid `<meta name=referrer>`.
+    """The last recognised token of the header lines; with no header, the last valid
+    `<meta name=referrer>`.
 
     `meta_contents` are the `content` values of the page's referrer meta tags, in order (the
-    HTML parser in `probes.pages` collects them); legacy keywords such as `never` count.
+    HTML parser in `probes.pages` collects them); legacy keywords such as `never` count. A
+    header of unknown tokens only leaves the page without a policy, meta or not: SPEC counts
+    the meta only when there is no header, and fails an unknown-only one.
     """
     tokens = tuple(
         token.strip().lower()
@@ -164,6 +167,8 @@ def effective_referrer_policy(
     unknown = tuple(token for token in tokens if token not in POLICIES)
     if known:
         return ReferrerPolicy(known[-1], "header", tokens, unknown)
+    if tokens:
+        return ReferrerPolicy(None, "header", tokens, unknown)
     meta = meta_policy(meta_contents)
     if meta is not None:
         return ReferrerPolicy(meta, "meta", tokens, unknown)
