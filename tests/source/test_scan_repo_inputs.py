@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import shutil
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +237,58 @@ def test_every_format_renders_a_clean_tree(tmp_path: Path, fmt: str) -> None:
     result = runner.invoke(app, ["scan-repo", str(tmp_path), "-f", fmt])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip()
+
+
+def damaged_copy(osv_data_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(osv_data_dir, copy)
+    return copy
+
+
+def test_a_damaged_osv_index_makes_14_inconclusive_not_a_traceback(
+    tmp_path: Path, osv_data_dir: Path
+) -> None:
+    data = damaged_copy(osv_data_dir, tmp_path)
+    (data / "osv" / "npm" / "index.sqlite").write_bytes(random.Random(1).randbytes(5000))
+    repo = tmp_path / "repo"
+    write(repo, "package-lock.json", LODASH_LOCK)
+    write(repo, "requirements.txt", "requests==2.19.0\n")
+    result = runner.invoke(app, ["scan-repo", str(repo), "-f", "json", "--data-dir", str(data)])
+    assert result.exit_code == 1, result.output
+    requirement = json.loads(result.stdout)["requirements"]["14"]
+    assert requirement["verdict"] == "fail"
+    assert any(f["facts"].get("package") == "requests" for f in requirement["findings"])
+    (repo / "requirements.txt").unlink()
+    report = scan(repo, "--data-dir", str(data), code=3)
+    requirement = report["requirements"]["14"]
+    assert requirement["verdict"] == "inconclusive"
+    assert "the OSV data for npm is damaged" in requirement["reason"]
+    assert "db update" in requirement["reason"]
+
+
+def test_advisories_missing_from_the_archive_leave_the_package_undecided(
+    tmp_path: Path, osv_data_dir: Path
+) -> None:
+    data = damaged_copy(osv_data_dir, tmp_path)
+    archive = data / "osv" / "npm" / "all.zip"
+    with zipfile.ZipFile(archive) as bundle:
+        members = {name: bundle.read(name) for name in bundle.namelist()}
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for name, content in members.items():
+            if name == "GHSA-p6mc-m468-83gw.json":
+                bundle.writestr(name, b"{bad")
+            elif name != "GHSA-35jh-r3h4-6jhm.json":
+                bundle.writestr(name, content)
+    repo = tmp_path / "repo"
+    write(repo, "package-lock.json", LODASH_LOCK)
+    report = scan(repo, "--data-dir", str(data), code=3)
+    requirement = report["requirements"]["14"]
+    assert requirement["verdict"] == "inconclusive"
+    assert (
+        "lodash 4.17.20" in requirement["reason"] and "could not be read" in requirement["reason"]
+    )
+
+
+LODASH_LOCK = json.dumps(
+    {"lockfileVersion": 3, "packages": {"": {}, "node_modules/lodash": {"version": "4.17.20"}}}
+)

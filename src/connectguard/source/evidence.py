@@ -41,11 +41,13 @@ class CredentialSighting:
 
 @dataclass(frozen=True)
 class DependencyCheck:
-    """A dependency and the advisories of the local OSV copy that affect it."""
+    """A dependency and the advisories of the local OSV copy that affect it; `unreadable`
+    names the advisories the copy lists for it but could not be read."""
 
     dependency: Dependency
     advisories: tuple[Advisory, ...]
     line: int = 0
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class SourceEvidence:
     dependencies: tuple[DependencyCheck, ...] = ()
     broken_lockfiles: tuple[tuple[str, str], ...] = ()
     ecosystems_without_data: tuple[str, ...] = ()
+    ecosystems_damaged: tuple[str, ...] = ()
     dependencies_checked: bool = True
     secrets_checked: bool = True
     secrets_undecided: tuple[str, ...] = ()

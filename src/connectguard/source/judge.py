@@ -177,15 +177,29 @@ def judge_dependencies(evidence: SourceEvidence) -> Judgement:
         builder.undecide(f"{path} could not be read")
     for ecosystem in evidence.ecosystems_without_data:
         builder.undecide(f"no local OSV data for {ecosystem}: run `connectguard db update`")
+    for ecosystem in evidence.ecosystems_damaged:
+        builder.undecide(f"the OSV data for {ecosystem} is damaged: run `connectguard db update`")
     judged = 0
+    unread: dict[str, list[str]] = defaultdict(list)
     for check in evidence.dependencies:
         if check.dependency.ecosystem in evidence.ecosystems_without_data:
             continue
-        judged += 1
+        if check.unreadable:
+            unread[check.dependency.ecosystem].append(
+                f"{check.dependency.name} {check.dependency.version}"
+            )
+        else:
+            judged += 1
         if check.advisories:
             finding = _dependency_finding(check)
             if finding.fingerprint not in evidence.suppressed:
                 builder.add(finding)
+    for ecosystem, packages in unread.items():
+        more = f" and {len(packages) - 3} more" if len(packages) > 3 else ""
+        builder.undecide(
+            f"advisories the OSV data for {ecosystem} lists for {', '.join(packages[:3])}{more} "
+            "could not be read: run `connectguard db update`"
+        )
     builder.count(judged)
     if evidence.dependency_files:
         builder.note(

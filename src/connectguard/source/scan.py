@@ -48,7 +48,7 @@ from connectguard.source.lockfiles import Dependency, LockfileError
 from connectguard.source.rules import Allow, Rule, builtin_rules, load_rule_file
 from connectguard.source.secrets import SecretDetector, SecretHit
 from connectguard.verdicts import combine
-from connectguard.vulndb.osv import OsvDatabase, default_data_dir
+from connectguard.vulndb.osv import OsvDatabase, OsvDataError, default_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class _Gatherer:
     notes: list[str] = field(default_factory=list)
     not_tested: dict[str, str] = field(default_factory=dict)
     secrets_undecided: list[str] = field(default_factory=list)
+    damaged_ecosystems: list[str] = field(default_factory=list)
     code_files: int = 0
 
     def run(self) -> SourceEvidence:
@@ -167,6 +168,7 @@ class _Gatherer:
             dependencies=checks,
             broken_lockfiles=tuple(self.broken),
             ecosystems_without_data=without_data,
+            ecosystems_damaged=tuple(self.damaged_ecosystems),
             dependencies_checked="14" not in self.not_tested,
             fixture_candidates_ignored=self.detector.fixture_candidates_ignored,
             suppressed=self.allowlist.fingerprints,
@@ -359,13 +361,21 @@ class _Gatherer:
         missing: set[str] = set()
         try:
             for number, (dependency, line) in enumerate(self.dependencies, start=1):
-                if not database.has(dependency.ecosystem):
-                    missing.add(dependency.ecosystem)
+                ecosystem = dependency.ecosystem
+                if ecosystem in missing or ecosystem in self.damaged_ecosystems:
                     continue
-                advisories = database.lookup(
-                    dependency.ecosystem, dependency.name, dependency.version
-                )
-                checks.append(DependencyCheck(dependency, tuple(advisories), line))
+                if database.damaged(ecosystem):
+                    self.damaged_ecosystems.append(ecosystem)
+                    continue
+                if not database.has(ecosystem):
+                    missing.add(ecosystem)
+                    continue
+                try:
+                    found = database.advisories_for(ecosystem, dependency.name, dependency.version)
+                except OsvDataError:
+                    self.damaged_ecosystems.append(ecosystem)
+                    continue
+                checks.append(DependencyCheck(dependency, found.advisories, line, found.unreadable))
                 self.progress("dependencies", number, len(self.dependencies))
         finally:
             database.close()

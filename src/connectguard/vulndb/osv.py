@@ -217,6 +217,24 @@ def _in_range(
     return affected, fix if affected else None
 
 
+class OsvDataError(Exception):
+    """The local OSV copy of an ecosystem cannot be read: its index or archive is damaged."""
+
+    def __init__(self, ecosystem: str, reason: str) -> None:
+        super().__init__(f"the OSV data for {ecosystem} is damaged ({reason})")
+        self.ecosystem = ecosystem
+
+
+@dataclass(frozen=True)
+class PackageAdvisories:
+    """What the local copy says of one package version: the advisories that affect it, and the
+    advisories it names that could not be read (missing from the archive, not JSON), about which
+    nothing is known."""
+
+    advisories: tuple[Advisory, ...]
+    unreadable: tuple[str, ...] = ()
+
+
 class OsvDatabase:
     """Read access to the local OSV copy of each ecosystem; one instance serves one scan."""
 
@@ -225,9 +243,16 @@ class OsvDatabase:
         self._indexes: dict[str, sqlite3.Connection | None] = {}
         self._archives: dict[str, zipfile.ZipFile] = {}
         self._records: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._damaged: dict[str, str] = {}
 
     def has(self, ecosystem: str) -> bool:
+        """Whether there is a readable local copy for `ecosystem`."""
         return self._index(ecosystem) is not None
+
+    def damaged(self, ecosystem: str) -> bool:
+        """Whether the local copy of `ecosystem` is there but cannot be read."""
+        self._index(ecosystem)
+        return ecosystem in self._damaged
 
     def _index(self, ecosystem: str) -> sqlite3.Connection | None:
         if ecosystem not in self._indexes:
@@ -237,9 +262,14 @@ class OsvDatabase:
             if index.is_file() and archive.is_file():
                 try:
                     connection = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+                    # connect() reads nothing: a query proves the file is an index.
+                    connection.execute("SELECT member FROM advisories LIMIT 1").fetchall()
                     self._archives[ecosystem] = zipfile.ZipFile(archive)
                 except (sqlite3.Error, OSError, zipfile.BadZipFile) as exc:
                     log.warning("the OSV data for %s is unreadable: %s", ecosystem, exc)
+                    self._damaged[ecosystem] = str(exc)
+                    if connection is not None:
+                        connection.close()
                     connection = None
             self._indexes[ecosystem] = connection
         return self._indexes[ecosystem]
@@ -256,26 +286,41 @@ class OsvDatabase:
         return self._records[key]
 
     def lookup(self, ecosystem: str, name: str, version: str) -> list[Advisory]:
-        """Every advisory of the local copy that affects `name` at `version`."""
+        """Every readable advisory of the local copy that affects `name` at `version`."""
+        return list(self.advisories_for(ecosystem, name, version).advisories)
+
+    def advisories_for(self, ecosystem: str, name: str, version: str) -> PackageAdvisories:
+        """The advisories that affect `name` at `version`, and those that could not be read;
+        raises OsvDataError when the index of `ecosystem` is damaged."""
         index = self._index(ecosystem)
         if index is None:
-            return []
-        rows = index.execute(
-            "SELECT member FROM advisories WHERE name = ?", (normalize_name(ecosystem, name),)
-        ).fetchall()
-        found = []
+            if ecosystem in self._damaged:
+                raise OsvDataError(ecosystem, self._damaged[ecosystem])
+            return PackageAdvisories(())
+        try:
+            rows = index.execute(
+                "SELECT member FROM advisories WHERE name = ?", (normalize_name(ecosystem, name),)
+            ).fetchall()
+        except sqlite3.Error as exc:
+            self._damaged.setdefault(ecosystem, str(exc))
+            raise OsvDataError(ecosystem, str(exc)) from None
+        found, unreadable = [], []
         for (member,) in rows:
             record = self._record(ecosystem, member)
-            if record is None or record.get("withdrawn"):
+            if record is None:
+                unreadable.append(str(member))
+                continue
+            if record.get("withdrawn"):
                 continue
             try:
                 hit, fix = affected_fix(record, ecosystem, name, version)
             except Exception as exc:  # one odd record must not end the scan
-                log.warning("skipped OSV record %s: %r", member, exc)
+                log.warning("could not evaluate OSV record %s: %r", member, exc)
+                unreadable.append(str(member))
                 continue
             if hit:
                 found.append(_advisory(record, fix))
-        return found
+        return PackageAdvisories(tuple(found), tuple(unreadable))
 
     def close(self) -> None:
         for connection in self._indexes.values():
