@@ -292,3 +292,19 @@ def test_advisories_missing_from_the_archive_leave_the_package_undecided(
 LODASH_LOCK = json.dumps(
     {"lockfileVersion": 3, "packages": {"": {}, "node_modules/lodash": {"version": "4.17.20"}}}
 )
+
+
+def test_past_the_sighting_bound_failures_replace_warnings_and_losses_are_inconclusive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectguard.source.scan.MAX_SIGHTINGS", 3)
+    for number in range(4):
+        write(tmp_path, f"tests/fixture{number}.txt", atlassian_token(40 + number) + "\n")
+    write(tmp_path, "zzz/app.json", shared_secret_json(44))
+    report = scan(tmp_path, "--no-dependencies", code=1)
+    assert report["requirements"]["7"]["verdict"] == "fail"
+    assert secret_paths(report) == {"zzz/app.json"}
+    requirement = report["requirements"]["8"]
+    assert requirement["verdict"] == "inconclusive"
+    assert "beyond the first 3 were not recorded" in requirement["reason"]
+    assert any("were not recorded" in note for note in report["notes"])

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectguard.errors import InputError
-from connectguard.model import ScanResult
+from connectguard.model import Level, ScanResult
 from connectguard.requirements import NUMBERS
 from connectguard.source import lockfiles
 from connectguard.source.allowlist import Allowlist, load_allowlist
@@ -139,6 +139,9 @@ class _Gatherer:
     not_tested: dict[str, str] = field(default_factory=dict)
     secrets_undecided: list[str] = field(default_factory=list)
     damaged_ecosystems: list[str] = field(default_factory=list)
+    sightings_lost: int = 0
+    _kept: set[tuple[str, str, str, str]] = field(default_factory=set)
+    _weak: list[int] = field(default_factory=list)
     code_files: int = 0
 
     def run(self) -> SourceEvidence:
@@ -154,6 +157,13 @@ class _Gatherer:
         checks, without_data = self._look_up_dependencies()
         self.notes[:0] = self.tally.notes(self.options.max_file_bytes)
         self._history_notes()
+        if self.sightings_lost:
+            lost = (
+                f"{self.sightings_lost} secret sighting(s) beyond the first {MAX_SIGHTINGS:,} "
+                "were not recorded"
+            )
+            self.notes.append(lost + " (failing ones replace warnings)")
+            self.secrets_undecided.append(lost + ": some secrets may not be reported")
         return SourceEvidence(
             root=str(self.root),
             files_scanned=self.tally.scanned,
@@ -327,26 +337,41 @@ class _Gatherer:
             )
 
     def _sight(self, hit: SecretHit, path: str, line: int, commit: str, date: str) -> None:
-        if len(self.secrets) >= MAX_SIGHTINGS:
-            return
         rule = hit.rule
         log.info("%s in %s:%d %s (%s)", rule.id, path, line, commit[:12], hit.masked)
-        self.secrets.append(
-            SecretSighting(
-                rule=rule.id,
-                requirement=rule.requirement,
-                description=hit.description,
-                level=hit.level,
-                fix=rule.fix,
-                secret_hash=hit.secret_hash,
-                masked=hit.masked,
-                path=path,
-                line=line,
-                commit=commit,
-                date=date,
-                in_fixture=hit.in_fixture,
-            )
+        key = (rule.requirement, rule.id, path, hit.secret_hash)
+        slot = len(self.secrets)
+        if slot >= MAX_SIGHTINGS:
+            # The bound keeps memory flat. Another sighting of a secret already kept loses only
+            # a commit from its facts; a new one replaces a warning if it fails, else is lost.
+            if key in self._kept:
+                return
+            if hit.level is not Level.FAIL or not self._weak:
+                self.sightings_lost += 1
+                return
+            slot = self._weak.pop()
+            self.sightings_lost += 1
+        self._kept.add(key)
+        if hit.level is not Level.FAIL:
+            self._weak.append(slot)
+        sighting = SecretSighting(
+            rule=rule.id,
+            requirement=rule.requirement,
+            description=hit.description,
+            level=hit.level,
+            fix=rule.fix,
+            secret_hash=hit.secret_hash,
+            masked=hit.masked,
+            path=path,
+            line=line,
+            commit=commit,
+            date=date,
+            in_fixture=hit.in_fixture,
         )
+        if slot == len(self.secrets):
+            self.secrets.append(sighting)
+        else:
+            self.secrets[slot] = sighting
 
     # Dependencies
 
