@@ -308,3 +308,15 @@ def test_past_the_sighting_bound_failures_replace_warnings_and_losses_are_inconc
     assert requirement["verdict"] == "inconclusive"
     assert "beyond the first 3 were not recorded" in requirement["reason"]
     assert any("were not recorded" in note for note in report["notes"])
+
+
+def test_past_the_sighting_bound_each_requirement_keeps_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectguard.source.scan.MAX_SIGHTINGS", 3)
+    for number in range(4):
+        write(tmp_path, f"a{number}.txt", atlassian_token(50 + number) + "\n")
+    write(tmp_path, "zzz/app.json", shared_secret_json(54))
+    report = scan(tmp_path, "--no-dependencies", code=1)
+    assert report["requirements"]["7"]["verdict"] == "fail"
+    assert report["requirements"]["8"]["verdict"] == "fail"

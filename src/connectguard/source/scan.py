@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,7 @@ class _Gatherer:
     sightings_lost: int = 0
     _kept: set[tuple[str, str, str, str]] = field(default_factory=set)
     _weak: list[int] = field(default_factory=list)
+    _failing: Counter[str] = field(default_factory=Counter)
     code_files: int = 0
 
     def run(self) -> SourceEvidence:
@@ -343,16 +345,25 @@ class _Gatherer:
         slot = len(self.secrets)
         if slot >= MAX_SIGHTINGS:
             # The bound keeps memory flat. Another sighting of a secret already kept loses only
-            # a commit from its facts; a new one replaces a warning if it fails, else is lost.
+            # a commit from its facts. A new one is lost unless it fails: then it replaces a
+            # warning, or, when it is the first failure of its requirement, a failure of the
+            # other (all kept ones are then failures of the other requirement).
             if key in self._kept:
                 return
-            if hit.level is not Level.FAIL or not self._weak:
-                self.sightings_lost += 1
-                return
-            slot = self._weak.pop()
             self.sightings_lost += 1
+            if hit.level is not Level.FAIL:
+                return
+            if self._weak:
+                slot = self._weak.pop()
+            elif not self._failing[rule.requirement]:
+                slot = len(self.secrets) - 1
+                self._failing[self.secrets[slot].requirement] -= 1
+            else:
+                return
         self._kept.add(key)
-        if hit.level is not Level.FAIL:
+        if hit.level is Level.FAIL:
+            self._failing[rule.requirement] += 1
+        else:
             self._weak.append(slot)
         sighting = SecretSighting(
             rule=rule.id,
