@@ -360,6 +360,18 @@ def test_install_tokens() -> None:
     assert not tokens["rs256-unknown-kid"].token.endswith(".")
 
 
+def test_with_the_installation_secret_hs256_is_the_install_tokens_one_defect() -> None:
+    now = int(time.time())
+    url = "https://app.example.com/ctx/lifecycle/removed"
+    tokens = {t.name: t for t in install_tokens(url, BASE + "/ctx", CLIENT_KEY, now, SECRET)}
+    hs256 = tokens["hs256-install"].token
+    claims = jwt.decode(hs256, SECRET, algorithms=["HS256"], audience=BASE + "/ctx")
+    assert claims["iss"] == CLIENT_KEY and "sharedSecret" in tokens["hs256-install"].defect
+    without = {t.name: t for t in install_tokens(url, BASE + "/ctx", CLIENT_KEY, now)}
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(without["hs256-install"].token, SECRET, algorithms=["HS256"], audience=BASE)
+
+
 def test_qsh_tampered_tokens_are_valid_but_for_another_request() -> None:
     now = int(time.time())
     base = BASE + "/ctx"

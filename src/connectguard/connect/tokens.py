@@ -294,11 +294,16 @@ def _forged_with_secret(token: Callable[..., str], now: int) -> list[ForgedToken
     ]
 
 
-def install_tokens(url: str, base_url: str, issuer: str, now: int) -> tuple[ForgedToken, ...]:
+def install_tokens(
+    url: str, base_url: str, issuer: str, now: int, secret: str | None = None
+) -> tuple[ForgedToken, ...]:
     """Tokens a signed-install lifecycle hook (`installed`, `uninstalled`) must reject.
 
     Each has the claims of a real signed install (`aud` the baseUrl, a `kid` header, `qsh` for
     the POST) and one defect: a key Atlassian never published, HS256, or no signature at all.
+    With the test installation's `secret`, the HS256 token is signed with it (and `issuer` is
+    its clientKey), so that HS256 itself is its one defect: the legacy install an app must no
+    longer take.
     """
     claims = {
         "iss": issuer,
@@ -318,8 +323,12 @@ def install_tokens(url: str, base_url: str, issuer: str, now: int) -> tuple[Forg
         ),
         ForgedToken(
             "hs256-install",
-            _sign(claims, _random_secret(), "HS256", headers),
-            "The token is signed HS256 with a random secret where a signed install uses RS256.",
+            _sign(claims, secret or _random_secret(), "HS256", headers),
+            "The token is signed HS256 with the installation's sharedSecret where a signed "
+            "install uses RS256."
+            if secret
+            else "The token is signed HS256 with a random secret where a signed install uses "
+            "RS256.",
         ),
         ForgedToken(
             "alg-none",

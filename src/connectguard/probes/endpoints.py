@@ -108,7 +108,11 @@ async def _probe_install_hook(
     # throw-away tenant instead of overwriting a real one.
     event = endpoint.lifecycle_event or "installed"
     variants: list[ForgedToken | None] = [None]
-    variants.extend(install_tokens(endpoint.url, signer.base_url, signer.issuer, signer.now))
+    variants.extend(
+        install_tokens(
+            endpoint.url, signer.base_url, signer.issuer, signer.now, signer.shared_secret
+        )
+    )
     tenants = [ProbeTenant.new(v.name if v else "none") for v in variants]
     requests = [
         install_request(endpoint, descriptor, event, tenant, forged)
