@@ -123,3 +123,21 @@ def test_masks_and_entropy() -> None:
     assert shannon_entropy(random_text(12, 64)) > 5.0
     assert is_placeholder("req.body.sharedSecret")
     assert not is_placeholder(random_text(13, 43))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'SHARED_SECRET = os.environ["CONNECT_SHARED_SECRET"]',
+        'shared_secret = os.getenv("CONNECT_SHARED_SECRET")',
+        'CLIENT_SECRET = os.environ.get("OAUTH_CLIENT_SECRET")',
+        'shared_secret: ENV.fetch("SHARED_SECRET")',
+        "shared_secret: ENV['SHARED_SECRET']",
+        'String sharedSecret = System.getenv("CONNECT_SHARED_SECRET");',
+        "'shared_secret' => env('CONNECT_SHARED_SECRET'),",
+        "API_TOKEN=process.env.API_TOKEN",
+        'sharedSecret := os.Getenv("SHARED_SECRET")',
+    ],
+)
+def test_environment_lookups_are_not_secrets(text: str) -> None:
+    assert rules_in(text, "src/settings.py") == []

@@ -1,10 +1,10 @@
 """Finding secrets in the bytes of one file (or one commit's additions to a file).
 
 The detector runs each rule whose keywords occur in the text, then judges every candidate value:
-entropy, placeholders ("changeme", `${VAR}`, `process.env.X`...), known example values, the
-rule's own validator (an Atlassian API token's CRC-32, a JWT's JSON header), inline
-`connectguard:ignore` markers and the allowlists. It returns hits with byte offsets; the caller
-turns offsets into line numbers.
+entropy, placeholders ("changeme", `${VAR}`) and code references (`process.env.X`,
+`os.environ["X"]`), known example values, the rule's own validator (an Atlassian API token's
+CRC-32, a JWT's JSON header), inline `connectguard:ignore` markers and the allowlists. It returns
+hits with byte offsets; the caller turns offsets into line numbers.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ _PLACEHOLDER_WORDS = re.compile(
 _TEMPLATED = re.compile(r"\$\{|\$\(|\{\{|\}\}|%\(|%s|<[^>]*>|^\$[A-Za-z_]|^@[A-Za-z_]")
 _CODE_REFERENCE = re.compile(
     r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*|\[[^\]]*\]|\([^)]*\))+[,;)]*$"
+)
+# A lookup cut at its quote by a rule whose values stop there: `os.environ[`, `ENV.fetch(`,
+# `System.getenv(`, `os.environ.get(` (a dotted name), or `getenv(`, `env(`, `config(`...
+_CUT_REFERENCE = re.compile(
+    r"^(?:[A-Za-z_$][\w$]*(?:\.|::|->))+[A-Za-z_$][\w$]*[\[(]$"
+    r"|^(?i:env|environ|getenv|config|settings?|secrets?|vars|fetch|lookup)[\[(]$"
 )
 _LEADING_SPACE = re.compile(r"^(?:\s|\\[nr])+")
 _KNOWN_EXAMPLES = (
@@ -110,7 +116,10 @@ def is_placeholder(value: str) -> bool:
     if is_known_example(value) or len(set(value.lower())) <= 3:
         return True
     return bool(
-        _PLACEHOLDER_WORDS.search(value) or _TEMPLATED.search(value) or _CODE_REFERENCE.match(value)
+        _PLACEHOLDER_WORDS.search(value)
+        or _TEMPLATED.search(value)
+        or _CODE_REFERENCE.match(value)
+        or _CUT_REFERENCE.match(value)
     )
 
 
