@@ -141,3 +141,37 @@ def test_masks_and_entropy() -> None:
 )
 def test_environment_lookups_are_not_secrets(text: str) -> None:
     assert rules_in(text, "src/settings.py") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (f"ENV CONNECT_SHARED_SECRET={random_text(20, 44)}", "connect-shared-secret-env"),
+        (f"ARG SHARED_SECRET={random_text(21, 44)}", "connect-shared-secret-env"),
+        (f"      - CONNECT_SHARED_SECRET={random_text(22, 44)}", "connect-shared-secret-env"),
+        (f'      - "GITHUB_CLIENT_SECRET={random_text(23, 44)}"', "oauth-client-secret-env"),
+        (
+            f"heroku config:set CONNECT_SHARED_SECRET={random_text(24, 44)} -a app",
+            "connect-shared-secret-env",
+        ),
+        (f"set SHARED_SECRET={random_text(25, 44)}", "connect-shared-secret-env"),
+        (f"docker run -e API_TOKEN={random_text(26, 44)} app", "generic-secret-env"),
+    ],
+)
+def test_environment_assignments_inside_a_line_are_found(text: str, rule: str) -> None:
+    assert rules_in(text, "deploy/Dockerfile") == [rule]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ENV CONNECT_SHARED_SECRET=${CONNECT_SHARED_SECRET}",
+        "      - CONNECT_SHARED_SECRET=$CONNECT_SHARED_SECRET",
+        "heroku config:set CONNECT_SHARED_SECRET=changeme-changeme",
+        "const sharedSecret = tenantKeyValue;",
+        "if (shared_secret == otherValue1) {",
+        "url = f'{base}?SHARED_SECRET=abcdefghijk'",
+    ],
+)
+def test_environment_assignments_that_are_not_secrets(text: str) -> None:
+    assert rules_in(text, "deploy/run.sh") == []

@@ -130,7 +130,22 @@ def private_key_body(secret: str) -> str | None:
 
 _QUOTED = r"""["'`]([^"'`\s\\]{%d,512})["'`]"""
 _ASSIGN = r"""["']?\s*(?:[:=]|=>|:=)\s*"""
-_ENV_VALUE = r"""[ \t]*[=:][ \t]*["']?([^\s"'#,;]{%d,512})"""
+
+
+def _env_pattern(name: str, upper: str, minimum: int) -> str:
+    """An unquoted `NAME=value` or `name: value`: at the start of a line (after `export`, a
+    Dockerfile's `ENV`/`ARG`, Windows's `set`, or a YAML list's `- `), or anywhere after a space
+    or quote when the name is an upper-case environment variable and `=` follows it directly
+    (`heroku config:set X=v`, `docker run -e X=v`, `- "X=v"`)."""
+    line_start = (
+        r"^[ \t]*(?:(?:export|env|arg|set)[ \t]+|-[ \t]+)?[\"']?[\w.-]*"
+        + name
+        + r"[ \t]*[=:][ \t]*"
+    )
+    anywhere = r"(?:^|[\s\"'])(?-i:[A-Z0-9_]*" + upper + r")="
+    value = r"[\"']?([^\s\"'#,;]{" + str(minimum) + ",512})"
+    return r"(?im)(?:" + line_start + "|" + anywhere + ")" + value
+
 
 # Names whose values are not secrets although they contain "token", "secret" or "key".
 _NOT_SECRET_NAMES = compile_pattern(
@@ -202,9 +217,7 @@ def builtin_rules() -> tuple[Rule, ...]:
         Rule(
             "connect-shared-secret-env",
             "a Connect sharedSecret",
-            compile_pattern(
-                r"(?im)^[ \t]*(?:export[ \t]+)?[\w.-]*shared[_-]?secret" + _ENV_VALUE % 8
-            ),
+            compile_pattern(_env_pattern(r"shared[_-]?secret", r"SHARED_?SECRET", 8)),
             requirement="7",
             keywords=("sharedsecret", "shared_secret", "shared-secret"),
             secret_group=1,
@@ -301,9 +314,7 @@ def builtin_rules() -> tuple[Rule, ...]:
         Rule(
             "oauth-client-secret-env",
             "an OAuth client secret",
-            compile_pattern(
-                r"(?im)^[ \t]*(?:export[ \t]+)?[\w.-]*client[_-]?secret" + _ENV_VALUE % 12
-            ),
+            compile_pattern(_env_pattern(r"client[_-]?secret", r"CLIENT_?SECRET", 12)),
             keywords=("clientsecret", "client_secret", "client-secret"),
             secret_group=1,
             min_entropy=3.2,
@@ -328,8 +339,12 @@ def builtin_rules() -> tuple[Rule, ...]:
             "generic-secret-env",
             "a secret assigned to a secret-like name",
             compile_pattern(
-                r"(?im)^[ \t]*(?:export[ \t]+)?[\w.-]*(?:password|passwd|secret|token|api[_-]?key"
-                r"|access[_-]?key|auth[_-]?key)[\w-]{0,20}" + _ENV_VALUE % 16
+                _env_pattern(
+                    r"(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key)"
+                    r"[\w-]{0,20}",
+                    r"(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|AUTH_?KEY)[A-Z0-9_]{0,20}",
+                    16,
+                )
             ),
             keywords=("password", "passwd", "secret", "token", "key"),
             secret_group=1,
