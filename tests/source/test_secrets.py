@@ -175,3 +175,18 @@ def test_environment_assignments_inside_a_line_are_found(text: str, rule: str) -
 )
 def test_environment_assignments_that_are_not_secrets(text: str) -> None:
     assert rules_in(text, "deploy/run.sh") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (f'{{\\"clientKey\\": \\"ck\\", \\"sharedSecret\\": \\"{random_text(30, 44)}\\"}}', "7"),
+        (f'const SHARED_SECRET: string = "{random_text(31, 44)}";', "7"),
+        (f'val sharedSecret: String = "{random_text(32, 44)}"', "7"),
+        (f"<sharedSecret>{random_text(33, 44)}</sharedSecret>", "7"),
+        (f'private readonly clientSecret: string = "{random_text(34, 44)}";', "8"),
+    ],
+)
+def test_escaped_annotated_and_xml_secrets_are_found(text: str, rule: str) -> None:
+    (hit,) = DETECTOR.scan(text.encode(), "src/app.ts")
+    assert hit.rule.requirement == rule and len(hit.secret) == 44

@@ -128,8 +128,13 @@ def private_key_body(secret: str) -> str | None:
 
 # The project's own rules.
 
-_QUOTED = r"""["'`]([^"'`\s\\]{%d,512})["'`]"""
-_ASSIGN = r"""["']?\s*(?:[:=]|=>|:=)\s*"""
+# A quoted value; its quotes may be escaped (`\"`), as in JSON kept inside a string or a dump.
+_QUOTED = r"""\\?["'`]([^"'`\s\\]{%d,512})\\?["'`]"""
+# The end of a name and its assignment (`":`, `=`, `=>`, `:=`), after the name's closing quote
+# (maybe escaped) or a type annotation (`SHARED_SECRET: string =`, `val sharedSecret: String =`).
+_ASSIGN = r"""(?:\\?["'])?(?:[ \t]*:[ \t]*[A-Za-z_][\w.<>\[\]?|]{0,40})?\s*(?:[:=]|=>|:=)\s*"""
+# An XML element: `<sharedSecret>value</sharedSecret>`.
+_ELEMENT = r""">\s*([^<\s"']{%d,512})\s*</"""
 
 
 def _env_pattern(name: str, upper: str, minimum: int) -> str:
@@ -206,10 +211,12 @@ def builtin_rules() -> tuple[Rule, ...]:
         Rule(
             "connect-shared-secret",
             "a Connect sharedSecret",
-            compile_pattern(r"(?i)\bshared[_-]?secret" + _ASSIGN + _QUOTED % 8),
+            compile_pattern(
+                r"(?i)\bshared[_-]?secret(?:" + _ASSIGN + _QUOTED % 8 + "|" + _ELEMENT % 8 + ")"
+            ),
             requirement="7",
             keywords=("sharedsecret", "shared_secret", "shared-secret"),
-            secret_group=1,
+            secret_group=0,
             min_entropy=3.0,
             contextual=True,
             fix=_SHARED_SECRET_FIX,
