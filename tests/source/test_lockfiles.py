@@ -220,6 +220,35 @@ def test_poetry_uv_and_pipfile_locks() -> None:
     }
 
 
+def poetry_package(name: str, version: str, source: str = "") -> str:
+    entry = f'[[package]]\nname = "{name}"\nversion = "{version}"\noptional = false\n'
+    return entry + (f"\n[package.source]\n{source}\n" if source else "") + "\n"
+
+
+def test_poetry_packages_from_a_mirror_index_are_checked_and_local_ones_skipped() -> None:
+    lock = "".join(
+        [
+            poetry_package(
+                "requests",
+                "2.19.0",
+                'type = "legacy"\nurl = "https://pypi.corp.example/simple"\nreference = "corp"',
+            ),
+            poetry_package("urllib3", "1.26.0", 'type = "legacy"\nurl = "https://m/simple"'),
+            poetry_package("mylib", "0.1.0", 'type = "directory"\nurl = "../mylib"'),
+            poetry_package("forked", "1.0.0", 'type = "git"\nurl = "https://g/x.git"'),
+            poetry_package("wheel-file", "1.0.0", 'type = "file"\nurl = "dist/x.whl"'),
+            poetry_package("archive", "1.0.0", 'type = "url"\nurl = "https://h/x.tar.gz"'),
+            '[metadata]\nlock-version = "2.0"\n',
+        ]
+    )
+    parsed = parse("poetry.lock", lock.encode())
+    assert {(d.name, d.version) for d in parsed.dependencies} == {
+        ("requests", "2.19.0"),
+        ("urllib3", "1.26.0"),
+    }
+    assert parsed.skipped == 4
+
+
 POM = """<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0"
          xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"

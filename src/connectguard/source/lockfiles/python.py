@@ -67,7 +67,9 @@ def _load_toml(data: bytes) -> dict[str, Any]:
         raise LockfileError(f"not valid TOML ({exc})") from None
 
 
-def _toml_packages(data: bytes, file: str, local_sources: set[str]) -> Parsed:
+def _toml_packages(data: bytes, file: str, local_sources: set[str], by_type: bool) -> Parsed:
+    """The packages of a TOML lockfile, without those from `local_sources`: named by the
+    source's `type` (poetry: `type = "git"`), or by its keys (uv: `source = { git = "..." }`)."""
     packages = _load_toml(data).get("package", [])
     if not isinstance(packages, list):
         raise LockfileError("`package` is not an array of tables")
@@ -75,9 +77,11 @@ def _toml_packages(data: bytes, file: str, local_sources: set[str]) -> Parsed:
     skipped = 0
     for entry in packages:
         source = entry.get("source") if isinstance(entry, dict) else None
-        source_kinds = set(source) if isinstance(source, dict) else set()
-        if isinstance(source, dict) and isinstance(source.get("type"), str):
-            source_kinds.add(source["type"])
+        source_kinds: set[str] = set()
+        if isinstance(source, dict) and by_type:
+            source_kinds.add(str(source.get("type", "")))
+        elif isinstance(source, dict):
+            source_kinds.update(str(key) for key in source)
         if not isinstance(entry, dict) or source_kinds & local_sources or "version" not in entry:
             skipped += 1
             continue
@@ -86,11 +90,13 @@ def _toml_packages(data: bytes, file: str, local_sources: set[str]) -> Parsed:
 
 
 def parse_poetry_lock(data: bytes, file: str) -> Parsed:
-    return _toml_packages(data, file, {"directory", "file", "git", "url"})
+    # `legacy` is a package index (a PyPI mirror): its packages are PyPI's, and are checked.
+    return _toml_packages(data, file, {"directory", "file", "git", "url"}, by_type=True)
 
 
 def parse_uv_lock(data: bytes, file: str) -> Parsed:
-    return _toml_packages(data, file, {"editable", "virtual", "directory", "path", "git", "url"})
+    local = {"editable", "virtual", "directory", "path", "git", "url"}
+    return _toml_packages(data, file, local, by_type=False)
 
 
 def parse_pipfile_lock(data: bytes, file: str) -> Parsed:
