@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
+from scanhelpers import random_text, write
+from typer.testing import CliRunner
 
+from connectguard.cli import app
 from connectguard.model import Exchange, Finding, Judgement, Level, ScanResult, Severity
 from connectguard.report.junit import render_junit
 from connectguard.report.sarif import MAX_RESULTS, build_sarif, render_sarif
@@ -84,3 +88,25 @@ def test_junit_of_a_live_scan() -> None:
     assert "\x07" not in (failure.text or "")
     skipped = [c.find("skipped") for c in suite.findall("testcase")]
     assert any(s is not None and "no page answered 2xx" in s.get("message", "") for s in skipped)
+
+
+def test_source_paths_are_percent_encoded_uri_references(tmp_path: Path) -> None:
+    names = ["my secret file.json", "café/ключ.json", "line\nbreak.json", "100%#1.json"]
+    for seed, name in enumerate(names):
+        write(tmp_path, name, json.dumps({"sharedSecret": random_text(60 + seed, 43)}))
+    result = CliRunner().invoke(
+        app, ["scan-repo", str(tmp_path), "--no-dependencies", "-f", "sarif"]
+    )
+    sarif = json.loads(result.stdout)
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+    uris = {
+        item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for item in sarif["runs"][0]["results"]
+    }
+    assert uris == {
+        "my%20secret%20file.json",
+        "caf%C3%A9/%D0%BA%D0%BB%D1%8E%D1%87.json",
+        "line%0Abreak.json",
+        "100%25%231.json",
+    }
+    assert {unquote(uri) for uri in uris} == set(names)

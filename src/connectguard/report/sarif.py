@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from connectguard import __version__
 from connectguard.model import Finding, Level, ScanResult, Severity
@@ -22,6 +23,9 @@ SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 INFORMATION_URI = "https://developer.atlassian.com/platform/marketplace/security-requirements/"
+# Characters a URL path of a live finding keeps as they are: RFC 3986's reserved ones and `%`, so
+# a path already encoded is not encoded twice.
+URL_SAFE = "/:@!$&'()*+,;=?#[]%~"
 MAX_RESULTS = 25_000
 MAX_RULES = 25_000
 MAX_MESSAGE = 4_000
@@ -81,6 +85,13 @@ def _kind(result: ScanResult) -> str:
     return "live" if result.target.startswith(("http://", "https://")) else "source"
 
 
+def _file_uri(path: str) -> str:
+    """A relative URI reference for a source path (RFC 3986): every byte of the name that is not
+    unreserved is percent-encoded (spaces, `#`, `%`, newlines, non-ASCII as UTF-8), so `/` is
+    the only separator. Names git could not decode as UTF-8 keep their original bytes."""
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
+
+
 def _directory_uri(path: str) -> str:
     from pathlib import Path
 
@@ -128,9 +139,10 @@ def _line(finding: Finding) -> int | None:
 
 def _location(finding: Finding) -> dict[str, Any]:
     if finding.origin:
-        artifact: dict[str, Any] = {"uri": f"{finding.origin}{finding.path or '/'}"}
+        path = quote(finding.path or "/", safe=URL_SAFE)
+        artifact: dict[str, Any] = {"uri": f"{finding.origin}{path}"}
     else:
-        artifact = {"uri": finding.path or ".", "uriBaseId": "SRCROOT"}
+        artifact = {"uri": _file_uri(finding.path or "."), "uriBaseId": "SRCROOT"}
     physical: dict[str, Any] = {"artifactLocation": artifact}
     line = _line(finding)
     if line is not None:
