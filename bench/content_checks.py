@@ -166,6 +166,17 @@ def main() -> None:
     ]:
         timed(label, lambda c=check: c(ev), rounds=1)
 
+    # The worst case for requirement 7: every script a dense run of token writes, so that
+    # every cap of the storage-write reading (writes and assignments per script) is reached.
+    unit = b'var tok=ctx.jwtToken;localStorage.setItem("k"+tok,{jwt:tok});document.cookie="a="+tok;'
+    dense = (unit * (size // len(unit) + 1))[:size]
+    hostile = evidence(page, [dense] * args.scripts)
+    timed(
+        f"  7 on {args.scripts} scripts of dense token writes",
+        lambda: check_secret_exposure(hostile),
+        rounds=1,
+    )
+
     print("signature engine, one script")
     shipped = load_repository(SHIPPED)
     timed(

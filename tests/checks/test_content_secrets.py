@@ -210,3 +210,12 @@ def test_descriptor_urls_with_secret_parameters_or_the_install_secret() -> None:
     assert summaries[1:] == ["The descriptor URL /page carries a secret in its apiKey parameter."]
     clean = {"modules": {"generalPages": [{"url": "/page?project={project.key}&mode=full"}]}}
     assert descriptor_findings(clean, SECRET) == []
+
+
+def test_a_repeated_write_is_one_write() -> None:
+    unit = 'var t=ctx.jwtToken;localStorage.setItem("k", t);document.cookie="a="+t;'
+    writes = storage_writes(unit * 500)
+    assert [(w.store, w.name, w.value) for w in writes] == [
+        ("localStorage", "k", "t"),
+        ("document.cookie", "a", "t"),
+    ]

@@ -115,6 +115,7 @@ _PLACEHOLDERS: Final = (
 _SECRET_PARAMETERS: Final = ("secret", "password", "passwd", "apikey", "privatekey", "accesskey")
 
 
+@lru_cache(maxsize=4096)
 def is_token_name(name: str) -> bool:
     """Whether a storage key, cookie or variable name says it holds a token or secret: its last
     word (past qualifiers such as `value` or `v2`) is token, jwt, secret or bearer, so
@@ -202,19 +203,33 @@ def storage_writes(script: str) -> list[StorageWrite]:
     """
     tokens = _token_variables(script)
     writes: list[StorageWrite] = []
+    # The same write repeated (a loop unrolled, a bundle that inlines a helper) says nothing new.
+    seen: set[tuple[str, str, str]] = set()
     for match in islice(_STORAGE_SET.finditer(script), MAX_WRITES_READ):
         key = _expression(script, match.end(), ",)")
         after = match.end() + len(key)
         value = _expression(script, after + 1, ",)") if script[after : after + 1] == "," else ""
-        writes += _write(match.group(1), key, value, tokens)
+        if _first(seen, match.group(1), key, value):
+            writes += _write(match.group(1), key, value, tokens)
     for match in islice(_STORAGE_ASSIGN.finditer(script), MAX_WRITES_READ):
-        name = match.group(2) or match.group(3) or ""
+        name = json.dumps(match.group(2) or match.group(3) or "")
         value = _expression(script, match.end() - 1, ";,)}")
-        writes += _write(match.group(1), json.dumps(name), value, tokens)
+        if _first(seen, match.group(1), name, value):
+            writes += _write(match.group(1), name, value, tokens)
     for match in islice(_COOKIE_WRITE.finditer(script), MAX_WRITES_READ):
         written = _expression(script, match.end() - 1, ";,)}")
-        writes += _cookie_write(written, tokens)
+        if _first(seen, "document.cookie", "", written):
+            writes += _cookie_write(written, tokens)
     return writes
+
+
+def _first(seen: set[tuple[str, str, str]], store: str, key: str, value: str) -> bool:
+    """True the first time this write is met, False for each repeat of it."""
+    write = (store, key, value)
+    if write in seen:
+        return False
+    seen.add(write)
+    return True
 
 
 def _write(store: str, key: str, value: str, tokens: set[str]) -> list[StorageWrite]:
@@ -253,6 +268,10 @@ def token_expression(
     `ctx.accessToken`, `data["token"]`) or a variable in `tokens`. Not certain: an object
     literal with a token-named key.
     """
+    # Every certain kind above names a token word or a known token variable: most expressions of
+    # a large script have neither and are passed over before they are taken apart.
+    if not _TOKEN_HINT.search(expression) and not any(name in expression for name in tokens):
+        return "", False
     code, found = _code_view(expression)
     for literal in found:
         jwt = _JWT_LITERAL.search(literal)
@@ -298,6 +317,7 @@ def _token_variables(script: str) -> set[str]:
         if len(assignments) >= MAX_ASSIGNMENTS:
             break
         assignments.append((match.group(1), _expression(script, match.end() - 1, ";,)}")))
+    assignments = list(dict.fromkeys(assignments))  # a repeated assignment is judged once
     for _ in range(2):
         for name, value in assignments:
             if name not in names and token_expression(value, names)[1]:
