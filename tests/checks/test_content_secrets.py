@@ -179,6 +179,8 @@ def test_token_names() -> None:
     assert not is_token_name("csrfToken") and not is_token_name("theme")
     assert not is_token_name("token-color") and not is_token_name("tokenExpiry")
     assert not is_token_name("tokenizer") and not is_token_name("apiKey")
+    assert not is_token_name("issues.nextPageToken") and not is_token_name("syncToken")
+    assert not is_token_name("designTokens") and is_token_name("refreshToken")
 
 
 def test_a_token_write_under_a_neutral_key_fails_and_names_the_value() -> None:
@@ -219,3 +221,26 @@ def test_a_repeated_write_is_one_write() -> None:
         ("localStorage", "k", "t"),
         ("document.cookie", "a", "t"),
     ]
+
+
+def test_a_callback_parameter_is_a_token_only_inside_its_callback() -> None:
+    bundle = (
+        'AP.context.getToken(function(e){fetch("/api",{headers:{Authorization:"JWT "+e}})});'
+        'function t(e){localStorage.setItem("board.theme",e)}'
+        "var n=function(e){sessionStorage.setItem('board.lastTab',e)};"
+    )
+    assert storage_writes(bundle) == []
+    inside = 'AP.context.getToken(function(e){var k=e;localStorage.setItem("ctx",k)});'
+    assert [(w.name, w.value) for w in storage_writes(inside)] == [("ctx", "k")]
+    arrow = (
+        'AP.context.getToken(e => { sessionStorage.setItem("s", e) }); localStorage.setItem("o", e)'
+    )
+    assert [w.name for w in storage_writes(arrow)] == ["s"]
+
+
+def test_an_awaited_token_is_a_token_in_its_own_function() -> None:
+    script = (
+        "async function a(){const e = await AP.context.getToken(); localStorage.setItem('t', e)}"
+        "function b(e){localStorage.setItem('theme', e)}"
+    )
+    assert [w.name for w in storage_writes(script)] == ["t"]

@@ -37,6 +37,7 @@ MAX_DEPTH: Final = 64
 MAX_EXPRESSION_CHARS: Final = 400
 MAX_SHOWN_CHARS: Final = 60
 MAX_ASSIGNMENTS: Final = 2000
+MAX_SCOPE_CHARS: Final = 200_000  # how far a getToken callback's body is followed
 # TODO: a script with more storage or cookie writes than this is judged on its first ones only, so
 # a token write hidden behind that many decoys is missed; the cap keeps a hostile script cheap.
 MAX_WRITES_READ: Final = 500
@@ -100,6 +101,12 @@ _NAME_QUALIFIERS: Final = frozenset(
     {"key", "name", "value", "val", "str", "string", "raw", "data", "json", "b64", "base64"}
     | {"encoded", "cache", "cached", "stored", "storage", "item"}
 )
+# Words before "token" that make it a position in a paged list or a design value, not a
+# credential: Jira's and Google's nextPageToken, sync and continuation tokens, design tokens.
+_CURSOR_WORDS: Final = frozenset(
+    {"next", "prev", "previous", "page", "paging", "pagination", "cursor", "continuation"}
+    | {"sync", "resume", "design", "color", "colour", "theme"}
+)
 _PLACEHOLDERS: Final = (
     "your",
     "example",
@@ -126,6 +133,8 @@ def is_token_name(name: str) -> bool:
         return False
     while words and (words[-1] in _NAME_QUALIFIERS or re.fullmatch(r"v?\d+", words[-1])):
         words.pop()
+    if len(words) >= 2 and words[-2] in _CURSOR_WORDS:
+        return False  # nextPageToken, a sync or continuation token: a place in a list
     return bool(words) and words[-1].endswith(_TOKEN_WORDS)
 
 
@@ -201,38 +210,42 @@ def storage_writes(script: str) -> list[StorageWrite]:
     `certain` when the key or cookie name says token or secret, or the value written is a token
     expression; not certain when the value only holds a token-named property (`{jwt: x}`).
     """
-    tokens = _token_variables(script)
+    names = _token_variables(script)
     writes: list[StorageWrite] = []
     # The same write repeated (a loop unrolled, a bundle that inlines a helper) says nothing new.
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, frozenset[str]]] = set()
     for match in islice(_STORAGE_SET.finditer(script), MAX_WRITES_READ):
         key = _expression(script, match.end(), ",)")
         after = match.end() + len(key)
         value = _expression(script, after + 1, ",)") if script[after : after + 1] == "," else ""
-        if _first(seen, match.group(1), key, value):
+        tokens = names.at(match.start())
+        if _first(seen, (match.group(1), key, value, tokens)):
             writes += _write(match.group(1), key, value, tokens)
     for match in islice(_STORAGE_ASSIGN.finditer(script), MAX_WRITES_READ):
         name = json.dumps(match.group(2) or match.group(3) or "")
         value = _expression(script, match.end() - 1, ";,)}")
-        if _first(seen, match.group(1), name, value):
+        tokens = names.at(match.start())
+        if _first(seen, (match.group(1), name, value, tokens)):
             writes += _write(match.group(1), name, value, tokens)
     for match in islice(_COOKIE_WRITE.finditer(script), MAX_WRITES_READ):
         written = _expression(script, match.end() - 1, ";,)}")
-        if _first(seen, "document.cookie", "", written):
+        tokens = names.at(match.start())
+        if _first(seen, ("document.cookie", "", written, tokens)):
             writes += _cookie_write(written, tokens)
     return writes
 
 
-def _first(seen: set[tuple[str, str, str]], store: str, key: str, value: str) -> bool:
-    """True the first time this write is met, False for each repeat of it."""
-    write = (store, key, value)
+def _first(
+    seen: set[tuple[str, str, str, frozenset[str]]], write: tuple[str, str, str, frozenset[str]]
+) -> bool:
+    """True the first time this write is met (with the same token names), False for a repeat."""
     if write in seen:
         return False
     seen.add(write)
     return True
 
 
-def _write(store: str, key: str, value: str, tokens: set[str]) -> list[StorageWrite]:
+def _write(store: str, key: str, value: str, tokens: frozenset[str]) -> list[StorageWrite]:
     key_code, key_literals = _code_view(key)
     name = key_literals[0] if key_code.strip() == '"#0"' else key.strip()[:MAX_SHOWN_CHARS]
     if any(is_token_name(literal) for literal in key_literals) or (
@@ -243,7 +256,7 @@ def _write(store: str, key: str, value: str, tokens: set[str]) -> list[StorageWr
     return [StorageWrite(store, name, certain, shown)] if shown else []
 
 
-def _cookie_write(written: str, tokens: set[str]) -> list[StorageWrite]:
+def _cookie_write(written: str, tokens: frozenset[str]) -> list[StorageWrite]:
     """`document.cookie = "name=" + value + "; path=/"`: the cookie's name is the text before the
     first `=` of the first literal; the rest is the value and its attributes."""
     code, literals = _code_view(written)
@@ -303,26 +316,89 @@ def _shown_reference(reference: str, literals: list[str]) -> str:
     return " ".join(shown.split())[:MAX_SHOWN_CHARS]
 
 
-def _token_variables(script: str) -> set[str]:
-    """Names that hold a token without saying so: getToken callback parameters, awaited
-    getToken results, and variables assigned from a token expression (two steps deep)."""
-    names = {
-        name for match in _GET_TOKEN_CALLBACK.finditer(script) for name in match.groups() if name
-    }
-    names |= {match.group(1) for match in _AWAITED_TOKEN.finditer(script)}
-    if not names and not _TOKEN_HINT.search(script):
+@dataclass(frozen=True)
+class TokenNames:
+    """Names that hold a token without saying so, and where in a script they do.
+
+    A getToken callback's parameter, or an awaited getToken result, is a token only inside the
+    function it belongs to: a minified bundle names a parameter `e` in nearly every function,
+    and `e` elsewhere is something else. A variable assigned from a token expression holds a
+    token wherever that expression did.
+    """
+
+    everywhere: frozenset[str] = frozenset()
+    scoped: tuple[tuple[int, int, str], ...] = ()
+
+    def at(self, position: int) -> frozenset[str]:
+        inside = {name for start, end, name in self.scoped if start <= position < end}
+        return self.everywhere | inside if inside else self.everywhere
+
+    def scope_end(self, position: int) -> int | None:
+        """The end of the innermost token scope around `position`, None outside every one."""
+        ends = [end for start, end, _ in self.scoped if start <= position < end]
+        return min(ends) if ends else None
+
+
+def _token_variables(script: str) -> TokenNames:
+    """The names that hold a token in `script`: getToken callback parameters and awaited
+    getToken results in their own function, and variables assigned from a token expression
+    (two steps deep)."""
+    scoped: list[tuple[int, int, str]] = []
+    for match in islice(_GET_TOKEN_CALLBACK.finditer(script), MAX_WRITES_READ):
+        name = next(group for group in match.groups() if group)
+        # `function (t) {...}` and `(t) => ...` close their parameter list, then the call.
+        levels = 1 if match.group(3) else 2
+        scoped.append((match.end(), _scope_end(script, match.end(), levels), name))
+    for match in islice(_AWAITED_TOKEN.finditer(script), MAX_WRITES_READ):
+        # The getToken call closes first, then the block the result was declared in.
+        scoped.append((match.start(), _scope_end(script, match.end(), 2), match.group(1)))
+    names = TokenNames(scoped=tuple(scoped))
+    if not scoped and not _TOKEN_HINT.search(script):
         return names
-    assignments: list[tuple[str, str]] = []
+    assignments: list[tuple[int, str, str]] = []
     for match in _DECLARATION.finditer(script):
         if len(assignments) >= MAX_ASSIGNMENTS:
             break
-        assignments.append((match.group(1), _expression(script, match.end() - 1, ";,)}")))
-    assignments = list(dict.fromkeys(assignments))  # a repeated assignment is judged once
+        value = _expression(script, match.end() - 1, ";,)}")
+        assignments.append((match.start(1), match.group(1), value))
+    everywhere: set[str] = set()
     for _ in range(2):
-        for name, value in assignments:
-            if name not in names and token_expression(value, names)[1]:
-                names.add(name)
+        judged: set[tuple[str, str, frozenset[str]]] = set()
+        for position, name, value in assignments:
+            here = names.at(position)
+            if name in here or (name, value, here) in judged:
+                continue  # a repeated assignment is judged once
+            judged.add((name, value, here))
+            if token_expression(value, names.everywhere)[1]:
+                everywhere.add(name)
+            elif token_expression(value, here)[1]:
+                end = names.scope_end(position) or len(script)
+                scoped.append((position, end, name))
+        names = TokenNames(frozenset(everywhere), tuple(scoped))
     return names
+
+
+def _scope_end(script: str, start: int, levels: int) -> int:
+    """Where the code from `start` has closed `levels` brackets it did not open (strings and
+    nested brackets skipped), or at most MAX_SCOPE_CHARS further."""
+    end = min(len(script), start + MAX_SCOPE_CHARS)
+    special = _special_characters("")
+    depth, position = 0, start
+    while (match := special.search(script, position, end)) is not None:
+        char, position = match.group(0), match.start()
+        if char in "\"'`":
+            position = _after_quote(script, position, end)
+            continue
+        if char in "([{":
+            depth += 1
+        elif depth:
+            depth -= 1
+        else:
+            levels -= 1
+            if not levels:
+                return position
+        position += 1
+    return end
 
 
 def _expression(script: str, start: int, stops: str) -> str:
