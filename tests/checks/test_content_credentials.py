@@ -127,6 +127,12 @@ def test_atlassian_credential_forms_fail(html: str) -> None:
             '<input type="color" name="token-color"></label></form>',
             [],
         ),
+        (
+            "<h2>Jira issue summaries</h2><form><label>Token limit per summary "
+            '<input type="text" inputmode="numeric" name="token_limit"></label>'
+            '<label>Maximum tokens <input type="text" name="max_tokens"></label></form>',
+            [],
+        ),
     ],
     ids=[
         "search-and-newsletter",
@@ -140,6 +146,7 @@ def test_atlassian_credential_forms_fail(html: str) -> None:
         "vendor-sign-in-line",
         "github-token-under-jira-heading",
         "colour-picker",
+        "language-model-token-limit",
     ],
 )
 def test_look_alikes_do_not_fail(html: str, expected: list[Level]) -> None:

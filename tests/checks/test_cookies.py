@@ -72,3 +72,15 @@ def test_the_descriptor_fetch_is_not_judged() -> None:
     fetch = answer("/atlassian-connect.json", "sid=abc; Path=/")
     (judgement,) = check_cookies(evidence(descriptor_fetch=fetch))
     assert judgement.findings == () and judgement.judged == 0
+
+
+def test_a_cookie_cleared_with_a_past_expires_is_not_judged() -> None:
+    found = evidence(
+        answer(
+            "/board",
+            "app_session=deleted; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "other_session=abc; Path=/; Expires=Wed, 01 Jan 2031 00:00:00 GMT",
+            status=401,
+        ),
+    )
+    assert failing(found) == [("/board", "other_session")]

@@ -155,6 +155,8 @@ class TestCookies:
             "consent=Zk3q9XbT7mWp2LrV8nYcQ1; Max-Age=31536000",
             "sidebar_state=open; Max-Age=31536000",
             "XSRF-TOKEN=abc; Max-Age=600",
+            "XSRF-TOKEN=6f1c2a9e-4b7d-4e2a-9c3f-8d5b1a7e0c42; Path=/; Secure",
+            "csrftoken=Zk3q9XbT7mWp2LrV8nYcQ1; Path=/",
         ],
     )
     def test_not_session_cookies(self, line: str) -> None:

@@ -219,7 +219,7 @@ def test_roles_come_from_place_not_words() -> None:
     ]
 
 
-def test_product_links_and_non_http_urls_are_not_endpoints() -> None:
+def test_product_links_page_keys_and_non_http_urls_are_not_endpoints() -> None:
     descriptor = make(
         {
             "webItems": [
@@ -227,6 +227,7 @@ def test_product_links_and_non_http_urls_are_not_endpoints() -> None:
                 {"key": "b", "context": "product", "url": "https://other.example.test/x"},
                 {"key": "c", "url": "mailto:help@example.test"},
                 {"key": "d", "context": "addon", "url": "/in-app"},
+                {"key": "e", "context": "page", "url": "team-board"},  # a page module's key
             ]
         }
     )

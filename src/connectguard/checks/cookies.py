@@ -13,7 +13,7 @@ def check_cookies(evidence: Evidence) -> list[Judgement]:
     for exchange in evidence.app_exchanges():
         for line in exchange.header("Set-Cookie"):
             cookie = parse_set_cookie(line)
-            if cookie is None or cookie.deleting:
+            if cookie is None or cookie.deletes_at(evidence.scan_time):
                 continue
             r11.count()
             missing = [

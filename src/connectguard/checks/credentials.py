@@ -34,6 +34,11 @@ MAX_PHRASE_WORDS: Final = 4
 # Words are matched with a bounded, backtracking-free pattern each, on lower-cased text except
 # where the case says something (a capitalised word can be a service's name).
 _TOKEN_WORD: Final = re.compile(r"(?<![a-z])token(?![a-z])")
+# "Token" as a quantity (a language model's token limit, a token budget), not a credential.
+_TOKEN_QUANTITY: Final = re.compile(
+    r"(?<![a-z])tokens?[\s_-]*(?:limit|count|budget|usage|length|size|quota|max|min|per)(?![a-z])"
+    r"|(?<![a-z])(?:max(?:imum)?|min(?:imum)?|number[\s_-]of|count[\s_-]of)[\s_-]*tokens?(?![a-z])"
+)
 _TOKEN_FIELD: Final = re.compile(r"api[\s_-]?token|apitoken|access[\s_-]?token|personal[\s_-]token")
 # What a field's own name, id or autocomplete says when it holds no reusable credential: a CSRF
 # token, a captcha answer, a one-time code. Whole words only, and never from the field's help
@@ -152,7 +157,9 @@ def is_secret_field(field: FormField) -> bool:
     words = field.words
     if _NOT_A_SECRET.search(words):
         return False
-    return bool(_TOKEN_FIELD.search(words) or _TOKEN_WORD.search(words))
+    if _TOKEN_FIELD.search(words):
+        return True
+    return bool(_TOKEN_WORD.search(words)) and not _TOKEN_QUANTITY.search(words)
 
 
 def is_email_field(field: FormField) -> bool:

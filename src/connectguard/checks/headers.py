@@ -3,6 +3,8 @@ Set-Cookie. Pure functions over header values as received (one string per header
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import math
 import re
 from collections import Counter
@@ -220,6 +222,22 @@ class Cookie:
         expired = max_age is not None and _is_integer(max_age) and int(max_age) <= 0
         return expired or self.value == ""
 
+    def deletes_at(self, now: int) -> bool:
+        """Removes the cookie at time `now` (epoch seconds): `deleting`, or, with no Max-Age
+        (which would take precedence, RFC 6265 section 5.3), an Expires date already past."""
+        if self.deleting:
+            return True
+        expires = self.get("expires")
+        if expires is None or self.has("max-age"):
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(expires)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return when.timestamp() <= now
+
 
 def _is_integer(text: str) -> bool:
     return text.strip().lstrip("-").isdigit()
@@ -257,6 +275,7 @@ _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_.%:-]+$")
 # Words of a cookie name that mark it a session cookie wherever they stand: appSession,
 # next-auth.session-token, AUTH_SESSION_ID, JSESSIONID.node1.
 _SESSION_WORDS = frozenset({"session", "sess", "sid", "sessid", "sessionid", "jsessionid"})
+_CSRF_NAME = re.compile(r"csrf|xsrf", re.IGNORECASE)
 _NAME_WORDS = re.compile(r"[._:\-]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -268,6 +287,10 @@ def is_session_cookie(cookie: Cookie) -> bool:
     words = {word.lower() for word in _NAME_WORDS.split(cookie.name) if word}
     if words & _SESSION_WORDS:
         return True
+    # A CSRF cookie (XSRF-TOKEN, csrftoken, _csrf) is random and often has no expiry, but it
+    # must be readable by the page's script for the double-submit pattern: not a session.
+    if _CSRF_NAME.search(cookie.name):
+        return False
     return not cookie.persistent and looks_random(cookie.value)
 
 

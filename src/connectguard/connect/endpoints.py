@@ -26,8 +26,11 @@ ADMIN_CONDITIONS: Final = frozenset(
 
 # `url` fields under these keys name static images or documentation, not pages of the app.
 _STATIC_PARENTS: Final = frozenset({"icon", "imagePlaceholder", "documentation", "thumbnail"})
-# Module types whose entries link to the product itself when their `context` is "product".
+# Module types whose `url` is not an app URL for some `context`: "product" makes it a path in
+# the product (Jira, Confluence), "page" the key of one of the app's page modules (which is
+# planned where it is declared).
 _PRODUCT_LINKS: Final = frozenset({"webItems", "webSections"})
+_NOT_APP_URL_CONTEXTS: Final = frozenset({"product", "page"})
 _MAX_CONDITION_DEPTH: Final = 64
 
 
@@ -201,10 +204,11 @@ def _entry_urls(module_type: str, entry: dict[str, Any]) -> Iterator[_Found]:
     if module_type == "webhooks" and not isinstance(key, str):
         key = entry.get("event")  # webhooks are named by their event
     admin = module_type in ADMIN_MODULE_TYPES or requires_admin(entry.get("conditions"))
-    links_to_product = module_type in _PRODUCT_LINKS and entry.get("context") == "product"
+    context = entry.get("context")
+    not_app_url = module_type in _PRODUCT_LINKS and context in _NOT_APP_URL_CONTEXTS
     for parent, url in _url_fields(entry):
-        if links_to_product and not scheme_of(url):
-            continue  # a path in the product (Jira, Confluence), not on the app
+        if not_app_url and not scheme_of(url):
+            continue  # a path in the product, or a page module's key: not a URL on the app
         yield _Found(
             template=url,
             role=_module_role(module_type, parent),
