@@ -121,3 +121,41 @@ def test_finding_after_a_trailing_slash_redirect_names_the_endpoints_own_path() 
     assert finding.path == "/docs"
     assert finding.summary.startswith("The page /docs accepted")
     assert finding.evidence == (redirect, served)
+
+
+def empty(path: str, token: str, method: str, status: int = 204) -> Exchange:
+    return Exchange(method, BASE + path, token=token, status=status, body=b"")
+
+
+def test_a_page_2xx_without_content_is_neither_access_nor_denial() -> None:
+    for status in (204, 200):
+        outcome, why = classify(empty("/p", "none", "GET", status), Role.PAGE)
+        assert outcome is Outcome.UNDECIDED and "no content" in why
+        assert classify(empty("/p", "valid", "GET", status), Role.PAGE, accepting=True)[0] is (
+            Outcome.ACCESS
+        )
+
+
+def test_a_page_that_takes_any_qsh_with_204_fails_13() -> None:
+    exchanges = [empty("/ping", "valid", m) for m in ("GET", "POST")]
+    for method in ("GET", "POST"):
+        exchanges.append(answer("/ping", "none", method, 401))
+        exchanges.extend(answer("/ping", t, method, 401) for t in FORGED)
+        exchanges.extend(empty("/ping", t, method) for t in TAMPERED)
+    judged = results(EndpointEvidence(endpoint("/ping"), tuple(exchanges)))
+    assert [judged[n].verdict for n in ("5", "9", "13")] == [
+        Verdict.PASS,
+        Verdict.PASS,
+        Verdict.FAIL,
+    ]
+
+
+def test_a_crash_on_a_forged_token_leaves_9_undecided() -> None:
+    exchanges = [answer("/report", "valid", "GET", 200), answer("/report", "valid", "POST", 200)]
+    for method in ("GET", "POST"):
+        exchanges.append(answer("/report", "none", method, 401))
+        exchanges.extend(answer("/report", t, method, 500) for t in FORGED)
+        exchanges.extend(answer("/report", t, method, 401) for t in TAMPERED)
+    judged = results(EndpointEvidence(endpoint("/report"), tuple(exchanges)))
+    assert judged["9"].verdict is Verdict.INCONCLUSIVE and "500" in judged["9"].reason
+    assert judged["5"].verdict is Verdict.INCONCLUSIVE

@@ -1,7 +1,9 @@
 """Requirements 5, 9 and 13: who gets an answer from each endpoint, with which token.
 
 A 4xx or 3xx is a denial, 2xx with content is access, a 5xx or a failed request cannot be
-decided; a 405 says the method is not served, which is neither a denial of the token nor access.
+decided; a 405 says the method is not served, which is neither a denial of the token nor access,
+and a page's 2xx without content is undecided too, except where only the token's acceptance
+counts (the valid-token control, the qsh probes).
 The probes already followed a redirect that only adds or drops a trailing slash; the last
 exchange of each token variant and method is the one judged, and findings name the endpoint's
 own path with the whole exchange chain as evidence.
@@ -44,8 +46,13 @@ class Outcome(enum.Enum):
     UNDECIDED = "undecided"
 
 
-def classify(exchange: Exchange, role: Role) -> tuple[Outcome, str]:
-    """Access, denial or undecided for one answer, with a short description of it."""
+def classify(exchange: Exchange, role: Role, accepting: bool = False) -> tuple[Outcome, str]:
+    """Access, denial or undecided for one answer, with a short description of it.
+
+    A page's 2xx without content serves nothing, and denies nothing either: undecided. When the
+    question is only whether the app took the token (`accepting`: the valid-token control and
+    the qsh probes, where SPEC fails "any 2xx"), every 2xx is access.
+    """
     if exchange.error is not None:
         return Outcome.UNDECIDED, exchange.error
     status = exchange.status or 0
@@ -58,8 +65,11 @@ def classify(exchange: Exchange, role: Role) -> tuple[Outcome, str]:
     if status >= 500:
         return Outcome.UNDECIDED, f"answered {status} (a crash is not a rejection)"
     if 200 <= status < 300:
-        if role is Role.PAGE and not exchange.is_success_with_content:
-            return Outcome.DENIED, f"answered {status} with no content"
+        if role is Role.PAGE and not accepting and not exchange.is_success_with_content:
+            return (
+                Outcome.UNDECIDED,
+                f"answered {status} with no content: neither access nor a denial",
+            )
         return Outcome.ACCESS, f"answered {status}"
     return Outcome.UNDECIDED, f"answered {status}"
 
@@ -189,7 +199,7 @@ def _judge_control(
     outcomes: dict[str, Outcome] = {}
     rejected: list[str] = []
     for exchange in judged_exchanges(item, "valid"):
-        outcome, why = classify(exchange, item.endpoint.role)
+        outcome, why = classify(exchange, item.endpoint.role, accepting=True)
         outcomes[exchange.method] = outcome
         if outcome in (Outcome.DENIED, Outcome.UNDECIDED):
             rejected.append(f"{exchange.method} {_own_path(item)}: {why}")
@@ -222,6 +232,8 @@ def _judge_forged(
                 accepted.append(exchange)
             elif outcome is Outcome.UNDECIDED:
                 r5.undecide(f"{exchange.method} {exchange.path} with {defect}: {why}")
+                if has_credentials and (lifecycle or exchange.method in proving):
+                    r9.undecide(f"{exchange.method} {exchange.path} with {defect}: {why}")
             elif outcome is Outcome.DENIED:
                 r5.count()
                 if has_credentials and (lifecycle or exchange.method in proving):
@@ -297,7 +309,7 @@ def _judge_admin(item: EndpointEvidence, r5: JudgementBuilder, evidence: Evidenc
 def _judge_qsh(item: EndpointEvidence, r13: JudgementBuilder) -> None:
     for token, defect in QSH_DEFECTS.items():
         for exchange in judged_exchanges(item, token):
-            outcome, why = classify(exchange, item.endpoint.role)
+            outcome, why = classify(exchange, item.endpoint.role, accepting=True)
             if outcome is Outcome.ACCESS:
                 r13.add(
                     _finding(
