@@ -258,7 +258,9 @@ def _same_origin_prefix(chain: tuple[Exchange, ...]) -> list[Exchange]:
 async def _resources(
     client: HttpClient, endpoints: list[EndpointEvidence], plan: EndpointPlan
 ) -> list[Exchange]:
-    """What the app's 2xx pages load from the app origins (scripts, styles, frames)."""
+    """What the app's 2xx pages load from the app origins (scripts, styles, frames), each with
+    the redirects a browser would follow on that origin: every hop is evidence (its cookies),
+    and the final answer is what the page really loads (a hashed bundle behind a 302)."""
     app_origins = set(plan.app_origins)
     wanted: dict[str, None] = {}
     for item in endpoints:
@@ -270,8 +272,8 @@ async def _resources(
                     wanted[url] = None
     urls = list(wanted)[:MAX_RESOURCES]
     started = time.monotonic()
-    exchanges = await asyncio.gather(
-        *(client.send(Sent("GET", u, purpose="resource")) for u in urls)
+    chains = await asyncio.gather(
+        *(client.follow(Sent("GET", u, purpose="resource"), stay_on_origin=True) for u in urls)
     )
     log.debug("fetched %d page resources in %.2f s", len(urls), time.monotonic() - started)
-    return list(exchanges)
+    return [exchange for chain in chains for exchange in chain]

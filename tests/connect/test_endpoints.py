@@ -332,3 +332,25 @@ def test_deep_nesting_cannot_crash_and_stays_fast() -> None:
     plan = plan_endpoints(descriptor, DESCRIPTOR_URL)
     assert time.perf_counter() - started < 5
     assert [(e.template, e.admin) for e in plan.endpoints] == [("/p", False), ("/deep", False)]
+
+
+def test_only_a_cacheable_modules_own_url_is_a_cacheable_shell() -> None:
+    descriptor = make(
+        {
+            "dynamicContentMacros": [
+                {
+                    "key": "status",
+                    "url": "/macro/status",
+                    "cacheable": True,
+                    "editor": {"url": "/macro/status/editor"},
+                    "renderModes": {"pdf": {"url": "/macro/status/pdf"}},
+                }
+            ]
+        }
+    )
+    shells = {e.template: e.cacheable for e in plan_endpoints(descriptor, DESCRIPTOR_URL).endpoints}
+    assert shells == {
+        "/macro/status": True,
+        "/macro/status/editor": False,
+        "/macro/status/pdf": False,
+    }

@@ -113,10 +113,12 @@ def check_credential_collection(evidence: Evidence) -> list[Judgement]:
 
 def _forms(evidence: Evidence, r10: JudgementBuilder) -> list[Finding]:
     findings: list[Finding] = []
-    for _, exchange in evidence.page_responses():
+    pages = [(exchange, True) for _, exchange in evidence.page_responses()]
+    refusals = [(exchange, False) for exchange in _refusal_pages(evidence)]
+    for exchange, served in [*pages, *refusals]:
         page = page_of(exchange)
-        if page is None:
-            continue
+        if page is None or not (served or page.forms):
+            continue  # a refusal without a form ("Unauthorized") is not a page to judge
         r10.count()
         for capped in page.capped:
             r10.note(f"{exchange.path}: {capped}")
@@ -125,6 +127,24 @@ def _forms(evidence: Evidence, r10: JudgementBuilder) -> list[Finding]:
             if finding is not None:
                 findings.append(finding)
     return findings
+
+
+def _refusal_pages(evidence: Evidence) -> list[Exchange]:
+    """What module pages answer instead of the page, each distinct body once: a 401 or 403 is a
+    page the user sees in the product's iframe too, and may ask for credentials."""
+    bodies: set[bytes] = set()
+    refusals = []
+    for item in evidence.endpoints:
+        if item.endpoint.external or item.endpoint.role is not Role.PAGE:
+            continue
+        for exchange in item.exchanges:
+            status = exchange.status or 0
+            if exchange.method != "GET" or not 400 <= status < 500 or not exchange.body:
+                continue
+            if exchange.body not in bodies:
+                bodies.add(exchange.body)
+                refusals.append(exchange)
+    return refusals
 
 
 def judge_form(form: Form, exchange: Exchange) -> Finding | None:

@@ -143,13 +143,13 @@ def check_secret_exposure(evidence: Evidence) -> list[Judgement]:
     secret = evidence.shared_secret
     secret = secret if secret and len(secret) >= MIN_SECRET_CHARS else None
     found: list[Finding] = []
-    judged_urls: set[str] = set()
+    judged: set[int] = set()
     for _, exchange in evidence.page_responses():
         r7.count()
-        judged_urls.add(exchange.url)
+        judged.add(id(exchange))
         found += content_findings(exchange, secret)
     if secret is not None:
-        found += _secret_in_other_answers(evidence, secret, judged_urls)
+        found += _secret_in_other_answers(evidence, secret, judged)
     found += descriptor_findings(evidence.descriptor.raw, secret)
 
     reported: set[tuple[str, str, str, str]] = set()
@@ -545,13 +545,12 @@ def _storage_finding(exchange: Exchange, write: StorageWrite) -> Finding:
     )
 
 
-def _secret_in_other_answers(
-    evidence: Evidence, secret: str, judged_urls: set[str]
-) -> list[Finding]:
-    """Any other 2xx answer of the app (an API route, a webhook) that returns the secret."""
+def _secret_in_other_answers(evidence: Evidence, secret: str, judged: set[int]) -> list[Finding]:
+    """Any other answer of the app that holds the secret: an API route, a webhook, an error
+    page (a 401 or 500 that prints the tenant record), whatever its status."""
     findings: list[Finding] = []
     for exchange in evidence.app_exchanges():
-        if exchange.url in judged_urls or not exchange.is_success_with_content:
+        if id(exchange) in judged or not exchange.body:
             continue
         if secret in exchange.text:
             findings.append(_install_secret_finding(exchange))

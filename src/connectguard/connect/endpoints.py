@@ -215,7 +215,9 @@ def _entry_urls(module_type: str, entry: dict[str, Any]) -> Iterator[_Found]:
             module_type=module_type,
             module_key=key if isinstance(key, str) else None,
             admin=admin,
-            cacheable=entry.get("cacheable") is True,
+            # Only the module's own URL is loaded as a cacheable shell; its editor, target or
+            # render-mode URLs are loaded with a token like any page.
+            cacheable=parent is None and entry.get("cacheable") is True,
         )
 
 

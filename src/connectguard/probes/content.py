@@ -24,7 +24,7 @@ import re2
 from connectguard.connect.descriptor import Descriptor
 from connectguard.connect.endpoints import EndpointPlan
 from connectguard.model import Exchange, origin_of
-from connectguard.net.http import HttpClient, Sent
+from connectguard.net.http import HttpClient, Sent, redact_url
 from connectguard.probes.pages import MAX_RESOURCES, MAX_RESOURCES_PER_PAGE, loaded_resources
 from connectguard.vulndb.retire import Repository, VulnDbError, load_repository
 
@@ -399,10 +399,12 @@ def _resource_notes(
     notes: list[str] = []
     app_origins = set(plan.app_origins)
     wanted = {u for p in pages for u in loaded_resources(p) if origin_of(u) in app_origins}
-    if len(wanted) > len(resources):
+    # The requests, not their redirect hops; recorded URLs have any jwt shortened.
+    fetched = {redact_url(u) for u in wanted} & {e.url for e in resources}
+    if len(wanted) > len(fetched):
         notes.append(
             f"the pages load {len(wanted)} scripts, stylesheets and frames from the app origins; "
-            f"{len(resources)} were fetched and checked (at most {MAX_RESOURCES_PER_PAGE} per "
+            f"{len(fetched)} were fetched and checked (at most {MAX_RESOURCES_PER_PAGE} per "
             f"page and {MAX_RESOURCES} per scan)"
         )
     cut = [e for e in [*pages, *resources] if e.truncated]
