@@ -62,7 +62,8 @@ def parse_hsts(values: list[str]) -> Hsts | None:
     if "max-age" not in seen:
         return Hsts(raw, error="it has no max-age directive")
     max_age = seen["max-age"]
-    if max_age is None or not max_age.isdigit():
+    # delta-seconds is 1*DIGIT, ASCII digits only: "３１５３６０００" and "²" are not numbers here.
+    if max_age is None or not (max_age.isascii() and max_age.isdigit()):
         return Hsts(raw, error=f"max-age {max_age!r} is not a number of seconds")
     return Hsts(
         raw,
@@ -240,7 +241,8 @@ class Cookie:
 
 
 def _is_integer(text: str) -> bool:
-    return text.strip().lstrip("-").isdigit()
+    digits = text.strip().removeprefix("-")
+    return digits.isascii() and digits.isdigit()
 
 
 def parse_set_cookie(line: str) -> Cookie | None:

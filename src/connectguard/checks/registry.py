@@ -5,6 +5,7 @@ Adding a check means adding one module under `checks/` and one row here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from connectguard.checks.tls import check_plain_http_port, check_tls_protocols
 from connectguard.checks.transport import check_hsts, check_plain_http
 from connectguard.model import Judgement
 from connectguard.probes.evidence import Evidence
+
+log = logging.getLogger(__name__)
 
 CheckFunction = Callable[[Evidence], list[Judgement]]
 
@@ -61,7 +64,17 @@ NOT_YET_CHECKED: dict[str, str] = {
 
 
 def run_checks(evidence: Evidence) -> list[Judgement]:
+    """Every check over `evidence`. A check that raises is a defect of connectguard, not of the
+    app: its requirements are `inconclusive` with the reason, and every other check still runs,
+    so no evidence an app serves can end the scan without a report."""
     judgements: list[Judgement] = []
     for spec in CHECKS:
-        judgements.extend(spec.function(evidence))
+        try:
+            judgements.extend(spec.function(evidence))
+        except Exception as exc:
+            # The exception's text may quote what the app served: only its type is shown.
+            log.error("the %s check failed (%s)", spec.id, type(exc).__name__)
+            log.debug("the %s check failed", spec.id, exc_info=True)
+            reason = f"the {spec.id} check failed on this evidence ({type(exc).__name__})"
+            judgements.extend(Judgement(n, undecided=(reason,)) for n in spec.requirements)
     return judgements

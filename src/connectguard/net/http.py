@@ -291,7 +291,7 @@ class HttpClient:
 def _retry_after(exchange: Exchange, default: float) -> float:
     """Seconds from a Retry-After header (delta-seconds form), capped; else `default`."""
     values = exchange.header("Retry-After")
-    if values and values[0].strip().isdigit():
+    if values and values[0].strip().isascii() and values[0].strip().isdigit():
         return min(float(values[0].strip()), MAX_RETRY_AFTER)
     return default
 
