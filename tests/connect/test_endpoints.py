@@ -354,3 +354,12 @@ def test_only_a_cacheable_modules_own_url_is_a_cacheable_shell() -> None:
         "/macro/status/editor": False,
         "/macro/status/pdf": False,
     }
+
+
+def test_lifecycle_events_sharing_a_url_stay_one_endpoint_each() -> None:
+    descriptor = make({}, lifecycle={"enabled": "/lifecycle", "installed": "/lifecycle"})
+    events = [
+        (e.template, e.lifecycle_event)
+        for e in plan_endpoints(descriptor, DESCRIPTOR_URL).endpoints
+    ]
+    assert sorted(events) == [("/lifecycle", "enabled"), ("/lifecycle", "installed")]

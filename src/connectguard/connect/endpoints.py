@@ -290,10 +290,14 @@ def _endpoint(found: _Found, base_url: str, app_origins: tuple[str, ...]) -> End
 
 
 def _deduplicate(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
-    """One endpoint per (url, role), first place kept; admin and cacheable only if all agree."""
-    merged: dict[tuple[str, Role], Endpoint] = {}
+    """One endpoint per (url, role), first place kept; admin and cacheable only if all agree.
+
+    Lifecycle hooks stay one per event: `installed` and `enabled` at one URL get the install
+    probes and the token probes each.
+    """
+    merged: dict[tuple[str, Role, str | None], Endpoint] = {}
     for endpoint in endpoints:
-        key = (endpoint.url, endpoint.role)
+        key = (endpoint.url, endpoint.role, endpoint.lifecycle_event)
         first = merged.get(key)
         if first is None:
             merged[key] = endpoint

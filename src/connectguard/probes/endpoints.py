@@ -189,17 +189,19 @@ async def _probe_token_endpoint(
         # a tampered qsh proves nothing there.
         skipped.append("API route: context-qsh tokens are legitimate, so qsh is not probed")
     elif accepted and signer.shared_secret is not None:
-        # A method whose valid token was accepted, so that the qsh is the only defect there.
-        for forged in qsh_tampered_tokens(
-            accepted[0],
-            endpoint.url,
-            signer.base_url,
-            signer.issuer,
-            signer.shared_secret,
-            signer.now,
-            subject=subject,
-        ):
-            requests.append(_token_request(endpoint, accepted[0], forged.token, forged.name, body))
+        # Each method whose valid token was accepted, so that the qsh is the only defect there:
+        # an app may check qsh on GET and not on POST.
+        for method in accepted:
+            for forged in qsh_tampered_tokens(
+                method,
+                endpoint.url,
+                signer.base_url,
+                signer.issuer,
+                signer.shared_secret,
+                signer.now,
+                subject=subject,
+            ):
+                requests.append(_token_request(endpoint, method, forged.token, forged.name, body))
     elif controls:
         skipped.append("the app did not accept a valid token here, so qsh was not probed")
 
