@@ -379,39 +379,24 @@ def _token_variables(script: str) -> TokenNames:
 
 
 def _scope_end(script: str, start: int, levels: int) -> int:
-    """Where the code from `start` has closed `levels` brackets it did not open (strings and
-    nested brackets skipped), or at most MAX_SCOPE_CHARS further."""
-    end = min(len(script), start + MAX_SCOPE_CHARS)
-    special = _special_characters("")
-    depth, position = 0, start
-    while (match := special.search(script, position, end)) is not None:
-        char, position = match.group(0), match.start()
-        if char in "\"'`":
-            position = _after_quote(script, position, end)
-            continue
-        if char in "([{":
-            depth += 1
-        elif depth:
-            depth -= 1
-        else:
-            levels -= 1
-            if not levels:
-                return position
-        position += 1
-    return end
+    """Where the code from `start` has closed `levels` brackets it did not open, or at most
+    MAX_SCOPE_CHARS further."""
+    return _code_end(script, start, min(len(script), start + MAX_SCOPE_CHARS), "", levels)
 
 
 def _expression(script: str, start: int, stops: str) -> str:
     """The JavaScript expression that starts at `start`: up to the first of `stops` outside
     strings, template literals and brackets, or a closing bracket it did not open."""
     end = min(len(script), start + MAX_EXPRESSION_CHARS)
+    return script[start : _code_end(script, start, end, stops, 1)]
+
+
+def _code_end(script: str, start: int, end: int, stops: str, levels: int) -> int:
+    """Where code from `start` ends: at the first of `stops` outside strings, template literals
+    and brackets, or once it has closed `levels` brackets it did not open; else at `end`."""
     special = _special_characters(stops)
-    depth = 0
-    position = start
-    while True:
-        match = special.search(script, position, end)
-        if match is None:
-            return script[start:end]
+    depth, position = 0, start
+    while (match := special.search(script, position, end)) is not None:
         char, position = match.group(0), match.start()
         if char in "\"'`":
             position = _after_quote(script, position, end)
@@ -421,8 +406,13 @@ def _expression(script: str, start: int, stops: str) -> str:
         elif char in ")]}" and depth:
             depth -= 1
         elif depth == 0:
-            return script[start:position]
+            if char not in ")]}":
+                return position  # one of `stops`
+            levels -= 1
+            if not levels:
+                return position
         position += 1
+    return end
 
 
 @lru_cache(maxsize=8)
