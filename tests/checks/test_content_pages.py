@@ -7,6 +7,7 @@ import pytest
 
 from connectguard.model import Exchange
 from connectguard.probes.pages import (
+    MAX_FORMS,
     MAX_REFERENCES,
     css_urls,
     is_html,
@@ -152,6 +153,23 @@ def test_reference_cap_is_reported() -> None:
     page = parse_page("https://app.example.com/", body)
     assert len(page.references) == MAX_REFERENCES
     assert page.capped
+
+
+def test_past_the_caps_what_the_checks_need_is_still_read() -> None:
+    links = b"".join(b'<a href="/issue/%d">x</a>' % i for i in range(MAX_REFERENCES + 600))
+    partner = b'<a href="https://partner.example.org/go?jwt=abc.def.ghi">partner</a>'
+    page = parse_page("https://app.example.com/", links + partner)
+    assert page.references[-1].url.startswith("https://partner.example.org/")
+    assert len(page.references) == MAX_REFERENCES + 1 and page.capped
+
+    trivial = b"".join(
+        b'<form><button name="remove" value="%d">x</button></form>' % i
+        for i in range(MAX_FORMS + 50)
+    )
+    login = b'<form><input type="email" name="email"><input type="password" name="pw"></form>'
+    forms = parse_page("https://app.example.com/", trivial + login).forms
+    assert len(forms) == MAX_FORMS + 1
+    assert [f.type for f in forms[-1].fields] == ["email", "password"]
 
 
 def test_html_and_script_detection() -> None:

@@ -21,10 +21,13 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from connectguard.model import Exchange
+from connectguard.model import Exchange, origin_of
 
 MAX_RESOURCES_PER_PAGE: Final = 20
 MAX_RESOURCES: Final = 100
+# What is kept of one page. Past a cap, what matters to the checks is still kept, under a cap
+# of its own: URLs to other origins or carrying a token (8), forms with a password or token
+# field (10); only same-origin links and ordinary forms are dropped.
 MAX_REFERENCES: Final = 2000
 MAX_FORMS: Final = 100
 MAX_FIELDS: Final = 200
@@ -221,6 +224,8 @@ class _Walker:
         self.labels: dict[str, str] = {}
         self.ids: dict[str, etree._Element] = {}
         self.style_chars = 0
+        self.origin = origin_of(url)
+        self.plain_references = self.telling_references = 0
 
     def page(self) -> ParsedPage:
         elements = [e for e in self.root.iter() if isinstance(e.tag, str)]
@@ -305,15 +310,23 @@ class _Walker:
     def _add_url(
         self, tag: str, attribute: str, raw: str, loads: bool, policy: str | None, rel: str = ""
     ) -> None:
-        if len(self.references) >= MAX_REFERENCES:
-            self.capped[f"only the first {MAX_REFERENCES} URLs of the page were read"] = None
-            return
         try:
             url = urljoin(self.base, raw.strip())
+            parts = urlsplit(url)
         except ValueError:
             return
-        if urlsplit(url).scheme not in {"http", "https"}:
+        if parts.scheme not in {"http", "https"}:
             return
+        telling = "jwt" in parts.query.lower() or origin_of(url) != self.origin
+        kept = self.telling_references if telling else self.plain_references
+        if kept >= MAX_REFERENCES:
+            which = "URLs to other origins or with a token" if telling else "same-origin URLs"
+            self.capped[f"only the first {MAX_REFERENCES} {which} of the page were read"] = None
+            return
+        if telling:
+            self.telling_references += 1
+        else:
+            self.plain_references += 1
         self.references.append(Reference(tag, attribute, url, loads, policy, rel))
 
     def _add_script(self, text: str) -> None:
@@ -344,12 +357,15 @@ class _Walker:
         forms: list[Form] = []
         # Fields outside any form, grouped by their enclosing block (None: no block).
         loose: dict[etree._Element | None, tuple[str, list[FormField]]] = {}
-        count = 0
+        count = secret_forms = 0
         heading = ""
         for element in elements:
             if element.tag in _HEADING_TAGS and not _inside(element, "form"):
                 heading = _text_of(element)[:MAX_LABEL_CHARS]
             elif element.tag == "form" and len(forms) < MAX_FORMS:
+                forms.append(self._form(element, heading))
+            elif element.tag == "form" and secret_forms < MAX_FORMS and _asks_secret(element):
+                secret_forms += 1
                 forms.append(self._form(element, heading))
             elif element.tag in _FIELD_TAGS and not _inside(element, "form"):
                 fld = self._field(element)
@@ -357,7 +373,10 @@ class _Walker:
                     count += 1
                     loose.setdefault(_block_of(element), (heading, []))[1].append(fld)
         if len(forms) >= MAX_FORMS:
-            self.capped[f"only the first {MAX_FORMS} forms of the page were read"] = None
+            self.capped[
+                f"only the first {MAX_FORMS} forms of the page, and of its forms with a password "
+                "or token field, were read"
+            ] = None
         for block, (above, fields) in loose.items():
             text = _text_of(block)[:MAX_TEXT_CHARS] if block is not None else ""
             forms.append(Form("", "", tuple(fields), text, loose=True, heading=above))
@@ -521,3 +540,20 @@ def loaded_resources(exchange: Exchange) -> list[str]:
         if reference.loads and (frame_or_script or style):
             urls[reference.url.split("#", 1)[0]] = None
     return list(urls)
+
+
+_SECRET_WORDS: Final = re.compile(r"passw|token|secret|api[\s_-]?key", re.IGNORECASE)
+
+
+def _asks_secret(form: etree._Element) -> bool:
+    """A form with a password input, or a field named or labelled for a token or secret: kept
+    past the form cap (bounded: the first MAX_FIELDS fields are looked at)."""
+    for count, field_element in enumerate(form.iter(*_FIELD_TAGS)):
+        if count >= MAX_FIELDS:
+            break
+        if (field_element.get("type") or "").lower() == "password":
+            return True
+        words = " ".join(field_element.get(a) or "" for a in ("name", "id", "placeholder"))
+        if _SECRET_WORDS.search(words):
+            return True
+    return False
