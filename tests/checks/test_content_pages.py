@@ -172,6 +172,18 @@ def test_past_the_caps_what_the_checks_need_is_still_read() -> None:
     assert [f.type for f in forms[-1].fields] == ["email", "password"]
 
 
+def test_forms_in_script_templates_are_read() -> None:
+    body = (
+        b'<div id="app"></div><script type="text/x-template" id="connect">'
+        b"<form><h3>Connect your Atlassian account</h3>"
+        b'<input type="email" name="email"><input type="password" name="token"></form></script>'
+        b'<script type="text/javascript">var form = "<form><input type=password></form>";</script>'
+    )
+    forms = parse_page("https://app.example.com/", body).forms
+    assert [[f.type for f in form.fields] for form in forms] == [["email", "password"]]
+    assert "Atlassian account" in forms[0].text
+
+
 def test_html_and_script_detection() -> None:
     assert is_html(html_exchange("<p>x</p>", ctype="text/html; charset=utf-8"))
     assert is_html(html_exchange("  <!DOCTYPE html><p>x</p>"))

@@ -30,6 +30,7 @@ MAX_RESOURCES: Final = 100
 # field (10); only same-origin links and ordinary forms are dropped.
 MAX_REFERENCES: Final = 2000
 MAX_FORMS: Final = 100
+MAX_TEMPLATES: Final = 20
 MAX_FIELDS: Final = 200
 MAX_TEXT_CHARS: Final = 200_000
 MAX_SCRIPT_CHARS: Final = 2_000_000
@@ -233,16 +234,40 @@ class _Walker:
         self._read_labels(elements)
         for element in elements:
             self._visit(element)
+        forms = self._forms(elements)
+        # Markup a script renders into the page (a Vue or Knockout template) asks what it says.
+        for template in self._templates(elements):
+            self._read_labels(template)
+            forms += self._forms(template)
         return ParsedPage(
             url=self.url,
             title=_text_of(self.root.find(".//title")),
             text=self._visible_text(),
             references=tuple(self.references),
-            forms=tuple(self._forms(elements)),
+            forms=tuple(forms),
             scripts=tuple(self.scripts),
             meta_referrers=tuple(self.meta),
             capped=tuple(self.capped),
         )
+
+    def _templates(self, elements: list[etree._Element]) -> list[list[etree._Element]]:
+        """The elements of each `<script type="text/x-template">` (or another markup type),
+        parsed as HTML; at most MAX_TEMPLATES of them, MAX_SCRIPT_CHARS of markup in all."""
+        templates: list[list[etree._Element]] = []
+        room = MAX_SCRIPT_CHARS
+        for element in elements:
+            kind = (element.get("type") or "").strip().lower()
+            if element.tag != "script" or not _TEMPLATE_TYPE.search(kind) or not element.text:
+                continue
+            if len(templates) >= MAX_TEMPLATES or room <= 0:
+                self.capped[f"only {len(templates)} script templates were read"] = None
+                break
+            markup = element.text[:room]
+            room -= len(markup)
+            fragment = _parse_fragment(markup)
+            if fragment is not None:
+                templates.append([e for e in fragment.iter() if isinstance(e.tag, str)])
+        return templates
 
     def _read_base(self, elements: list[etree._Element]) -> None:
         for element in elements:
@@ -557,3 +582,18 @@ def _asks_secret(form: etree._Element) -> bool:
         if _SECRET_WORDS.search(words):
             return True
     return False
+
+
+# Script types that hold markup a framework renders, not code: text/x-template (Vue),
+# text/html (Knockout, Angular), text/ng-template, text/x-handlebars-template, text/x-tmpl.
+_TEMPLATE_TYPE: Final = re.compile(r"template|html|handlebars|mustache|tmpl")
+
+
+def _parse_fragment(markup: str) -> etree._Element | None:
+    parser = etree.HTMLParser(
+        recover=True, no_network=True, remove_comments=True, remove_pis=True, encoding="utf-8"
+    )
+    try:
+        return etree.fromstring(f"<div>{markup}</div>".encode(), parser)
+    except (etree.LxmlError, ValueError):
+        return None
