@@ -215,6 +215,11 @@ class RequirementResult:
         return [f for f in self.findings if f.level is Level.FAIL]
 
 
+def probe_key(exchange: Exchange) -> str:
+    """One asked question of a scan: the path and the token variant sent (`/board valid`)."""
+    return f"{exchange.path} {exchange.token}"
+
+
 @dataclass(frozen=True)
 class ScanResult:
     target: str
@@ -226,6 +231,9 @@ class ScanResult:
     requirements: tuple[RequirementResult, ...]
     exchanges: int = 0
     notes: tuple[str, ...] = ()
+    probed: frozenset[str] | None = None
+    """What the scan asked and got an answer to, as `probe_key`s: a later scan that did not ask
+    what a finding's evidence asked cannot tell that it was fixed. None: not recorded."""
 
     def requirement(self, number: str) -> RequirementResult:
         for result in self.requirements:

@@ -18,7 +18,7 @@ from connectguard.checks.storage import looks_private
 from connectguard.connect.descriptor import Descriptor, parse_descriptor
 from connectguard.connect.endpoints import EndpointPlan, api_endpoints, plan_endpoints
 from connectguard.errors import DescriptorError
-from connectguard.model import Exchange, ScanResult, origin_of
+from connectguard.model import Exchange, ScanResult, origin_of, probe_key
 from connectguard.net.http import SPENT_BUDGET_PREFIX, HttpClient, Sent, redact_url
 from connectguard.probes.content import gather_content
 from connectguard.probes.endpoints import Signer, probe_endpoints
@@ -84,6 +84,11 @@ async def scan(options: ScanOptions, progress: Progress | None = None) -> ScanRe
         requirements=results,
         exchanges=client.sent,
         notes=evidence.notes,
+        probed=frozenset(
+            probe_key(e)
+            for e in (*evidence.descriptor_chain, *evidence.app_exchanges())
+            if e.status is not None
+        ),
     )
 
 

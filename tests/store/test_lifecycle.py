@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
-from connectguard.model import Finding, Level, Severity, Verdict
+from connectguard.model import Exchange, Finding, Level, Severity, Verdict
 from connectguard.store import Status, open_store, record_scan
 from connectguard.store.lifecycle import tracked_findings, tracking_fingerprint
 from connectguard.store.queries import FindingFilter, FindingRecord, list_findings
@@ -201,3 +202,21 @@ def test_apps_are_kept_apart(sqlite_url, make_result, make_finding):
         assert len(list_findings(store, FindingFilter(app="a"), day(1))) == 1
         assert list_findings(store, FindingFilter(app="b"), day(1)) == []
         assert list_findings(store, FindingFilter(status=Status.OPEN), day(1))[0].app == "a"
+
+
+def test_a_finding_is_fixed_only_by_a_scan_that_asked_again(store_url, make_result, make_finding):
+    asked = Exchange("GET", "https://app.example.test/admin", token="non-admin-user", status=200)
+    admin = dataclasses.replace(
+        make_finding("5", "admin-page-open-to-user", "/admin"), evidence=(asked,)
+    )
+    without_user = {"/admin none", "/admin valid"}  # no --user-account this time
+    with open_store(store_url) as store:
+        record_scan(store, make_result([admin]), scan_time=day(0))
+        other = dataclasses.replace(make_result([]), probed=frozenset(without_user))
+        record_scan(store, other, scan_time=day(7))
+        assert by_check(store_url, day(7))["admin-page-open-to-user"].status is Status.OPEN
+        again = dataclasses.replace(
+            make_result([]), probed=frozenset({*without_user, "/admin non-admin-user"})
+        )
+        record_scan(store, again, scan_time=day(14))
+    assert by_check(store_url, day(14))["admin-page-open-to-user"].status is Status.FIXED

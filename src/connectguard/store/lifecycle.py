@@ -35,6 +35,7 @@ from connectguard.model import (
     Severity,
     Verdict,
     origin_of,
+    probe_key,
 )
 from connectguard.report.json_report import exit_code
 from connectguard.store.db import Store
@@ -46,7 +47,7 @@ from connectguard.store.deadlines import (
     judge_deadlines,
 )
 from connectguard.store.models import App, Occurrence, RequirementVerdict, Scan, TrackedFinding
-from connectguard.store.serialize import finding_to_dict, result_to_json
+from connectguard.store.serialize import finding_from_dict, finding_to_dict, result_to_json
 from connectguard.store.severity import score_check, score_finding
 from connectguard.store.suppressions import StoreConfig
 
@@ -54,9 +55,8 @@ log = logging.getLogger(__name__)
 
 JUDGED = frozenset({Verdict.PASS, Verdict.FAIL, Verdict.NOT_APPLICABLE})
 """Verdicts that mean the scan looked at the whole requirement, so absence means fixed."""
-# TODO: a `fail` verdict can hide endpoints that were undecided (or cut by --max-endpoints);
-# a finding on such an endpoint is then marked fixed too early. Fixing it needs the per-endpoint
-# undecided reasons in RequirementResult, which today keeps only the verdict's reason.
+# NOTE: a judged requirement is not enough to call a finding fixed: the scan must also have
+# asked again what the finding's evidence asked (`ScanResult.probed`, see `_miss`).
 
 
 class Status(enum.StrEnum):
@@ -167,7 +167,7 @@ def _record(session: Session, result: ScanResult, at: dt.datetime, config: Store
     judged = {r.requirement for r in result.requirements if r.verdict in JUDGED}
     for fingerprint, row in rows.items():
         if fingerprint not in seen:
-            _miss(row, judged, at)
+            _miss(session, row, judged, result.probed, at)
         _refresh(row, config, at)
 
     expired = config.expiry_notes(at)
@@ -281,11 +281,36 @@ def _see(row: TrackedFinding, finding: Finding, scan: Scan, at: dt.datetime) -> 
         row.method = finding.method
 
 
-def _miss(row: TrackedFinding, judged: set[str], at: dt.datetime) -> None:
-    # Fixed only if this scan judged the requirement and is newer than the last sighting.
-    if row.fixed_at is None and row.requirement in judged and at > row.last_seen:
-        row.fixed_at = at
-        row.times_fixed += 1
+def _miss(
+    session: Session,
+    row: TrackedFinding,
+    judged: set[str],
+    probed: frozenset[str] | None,
+    at: dt.datetime,
+) -> None:
+    """Fixed only if this scan judged the requirement, is newer than the last sighting, and
+    asked again what the finding's evidence asked: an endpoint cut by --max-endpoints, or an
+    admin page not asked with a user's token this time, says nothing about the fault."""
+    if row.fixed_at is not None or row.requirement not in judged or at <= row.last_seen:
+        return
+    if probed is not None and not _asked_again(session, row, probed):
+        return
+    row.fixed_at = at
+    row.times_fixed += 1
+
+
+def _asked_again(session: Session, row: TrackedFinding, probed: frozenset[str]) -> bool:
+    latest = session.scalar(
+        select(Occurrence.finding)
+        .where(Occurrence.finding_id == row.id)
+        .order_by(Occurrence.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return True
+    evidence = finding_from_dict(json.loads(latest)).evidence
+    asked = {probe_key(e) for e in evidence if e.status is not None}
+    return asked <= probed
 
 
 def _refresh(row: TrackedFinding, config: StoreConfig, at: dt.datetime) -> None:

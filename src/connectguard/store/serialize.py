@@ -102,6 +102,7 @@ def result_to_json(result: ScanResult) -> str:
             "base_url": result.base_url,
             "exchanges": result.exchanges,
             "notes": list(result.notes),
+            "probed": sorted(result.probed) if result.probed is not None else None,
             "requirements": [
                 {
                     "requirement": r.requirement,
@@ -127,6 +128,7 @@ def result_from_json(text: str) -> ScanResult:
         base_url=data.get("base_url"),
         exchanges=int(data.get("exchanges", 0)),
         notes=tuple(data.get("notes", [])),
+        probed=frozenset(data["probed"]) if data.get("probed") is not None else None,
         requirements=tuple(
             RequirementResult(
                 requirement=r["requirement"],
