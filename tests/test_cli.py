@@ -256,3 +256,9 @@ def test_demo_finds_its_deliberate_faults() -> None:
     # Its lifecycle hooks are both fail-open, so the tenant the forged install registered is
     # removed again at the end, and the report says so.
     assert any("was removed again" in note for note in report["notes"]), report["notes"]
+
+
+def test_an_error_quoting_markup_is_printed_as_text() -> None:
+    result = runner.invoke(app, ["scan", "http://127.0.0.1:9/x[/]y[bold].json", "--timeout", "2"])
+    assert result.exit_code == 2, result.output
+    assert "x[/]y[bold].json" in result.output and "Traceback" not in result.output

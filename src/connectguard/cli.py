@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import jwt
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from connectguard import __version__
@@ -259,9 +260,13 @@ def _emit(result: ScanResult, fmt: str, output: Path | None, verbose: int, quiet
 
 
 def _fail(error: ConnectGuardError) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/] {error.message}", highlight=False)
+    """Print the error's one sentence (and hint) on stderr; the exit its code calls for.
+
+    The message may quote what the user typed or the app served (`x[/]y.json`): it is printed
+    as text, never read as rich markup."""
+    stderr.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
     if error.hint:
-        stderr.print(f"[dim]hint: {error.hint}[/]", highlight=False)
+        stderr.print(f"[dim]hint: {escape(error.hint)}[/]", highlight=False)
     return typer.Exit(error.exit_code)
 
 

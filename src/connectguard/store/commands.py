@@ -99,10 +99,9 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except ConnectGuardError as error:
-        stderr.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
-        if error.hint:
-            stderr.print(f"[dim]hint: {escape(error.hint)}[/]", highlight=False)
-        raise typer.Exit(error.exit_code) from None
+        from connectguard.cli import _fail  # the CLI imports this module
+
+        raise _fail(error) from None
 
 
 def _filter(
