@@ -270,3 +270,14 @@ def test_credentials_never_appear_in_the_report() -> None:
 
     assert "k" * 48 not in render_json(result)
     assert "k" * 48 not in json.dumps([repr(f) for f in result.findings()])
+
+
+def test_a_refused_user_jwt_proves_no_authorization() -> None:
+    case = _admin_case()
+    case["app"]["routes"][-1].update(auth="jwt", admin_only=True)  # checks qsh, then the user
+    with serve_case(case) as served:
+        options = replace(scan_options(served), user_jwt=_user_token("plain-user"))
+        result = run_scan(options)
+    five = result.requirement("5")
+    assert not [f for f in five.findings if f.check == "admin-page-open-to-user"]
+    assert any("--user-jwt token was refused" in note for note in five.notes), five.notes

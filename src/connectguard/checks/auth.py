@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from connectguard.connect.endpoints import Role
 from connectguard.model import Exchange, Finding, Judgement, JudgementBuilder, Level, Severity
-from connectguard.probes.evidence import EndpointEvidence, Evidence
+from connectguard.probes.evidence import USER_JWT, EndpointEvidence, Evidence
 
 # Token variants and what accepting them breaks.
 SIGNATURE_DEFECTS = {
@@ -275,7 +275,7 @@ def _judge_forged(
 def _judge_admin(item: EndpointEvidence, r5: JudgementBuilder, evidence: Evidence) -> None:
     if not item.endpoint.admin:
         return
-    exchanges = judged_exchanges(item, "non-admin-user")
+    exchanges = judged_exchanges(item, "non-admin-user") + judged_exchanges(item, USER_JWT)
     if not exchanges:
         if evidence.credentials.user_account is None:
             r5.note(
@@ -289,6 +289,13 @@ def _judge_admin(item: EndpointEvidence, r5: JudgementBuilder, evidence: Evidenc
             served.append(exchange)
         elif outcome is Outcome.UNDECIDED:
             r5.undecide(f"{exchange.method} {exchange.path} as a non-admin user: {why}")
+        elif outcome is Outcome.DENIED and exchange.token == USER_JWT:
+            # The app may have refused the token's qsh (made for another request, or
+            # context-qsh), not the user: access would fail 5, a refusal proves nothing.
+            r5.note(
+                f"{item.endpoint.url}: the --user-jwt token was refused; its qsh binds it to "
+                "another request, so that says nothing about authorization (use --user-account)"
+            )
         elif outcome is Outcome.DENIED:
             r5.count()
     if served:

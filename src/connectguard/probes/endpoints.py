@@ -32,7 +32,7 @@ from connectguard.connect.tokens import (
 )
 from connectguard.model import Exchange
 from connectguard.net.http import HttpClient, Sent, redirect_target
-from connectguard.probes.evidence import EndpointEvidence, ProbeTenant
+from connectguard.probes.evidence import USER_JWT, EndpointEvidence, ProbeTenant
 
 INSTALL_EVENTS = frozenset({"installed", "uninstalled"})
 SIGNED_INSTALL_NOTE = "signed-install hook: the scanner cannot sign an RS256 install token"
@@ -230,10 +230,12 @@ async def _send_controls(
 def _non_admin_requests(endpoint: Endpoint, signer: Signer, body: bytes) -> list[Sent]:
     """An admin page requested, with each method, as a user who is not an administrator."""
     requests = []
+    # A token the user gave is labelled apart: its qsh was made for some other request.
+    label = USER_JWT if signer.user_jwt is not None else "non-admin-user"
     for method in methods_for(endpoint):
         token = _non_admin_token(endpoint, signer, method)
         if token is not None:
-            requests.append(_token_request(endpoint, method, token, "non-admin-user", body))
+            requests.append(_token_request(endpoint, method, token, label, body))
     return requests
 
 

@@ -15,6 +15,9 @@ from connectguard.model import Exchange
 from connectguard.probes.content import ContentEvidence
 from connectguard.probes.transport_evidence import TransportEvidence
 
+USER_JWT = "user-jwt"
+"""The token label of requests that carry the non-admin user's own token (`--user-jwt`)."""
+
 
 @dataclass(frozen=True)
 class ProbeTenant:
