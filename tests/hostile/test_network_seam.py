@@ -141,6 +141,22 @@ def test_the_deadline_bounds_requests_waiting_for_a_slot() -> None:
     assert all(e.error for e in exchanges)
 
 
+def test_a_cleanup_request_may_run_a_little_past_the_deadline() -> None:
+    limits = Limits(request_timeout=1.0, scan_deadline=0.1)
+    with RawServer({"/uninstalled": static(response(204, b""))}) as server:
+
+        async def after_the_deadline() -> tuple[Exchange, Exchange]:
+            async with HttpClient(limits, allow_private=True) as client:
+                await asyncio.sleep(0.3)  # the deadline has passed
+                plain = await client.send(Sent("POST", server.url("/uninstalled")))
+                cleanup = Sent("POST", server.url("/uninstalled"), cleanup=True)
+                return plain, await client.send(cleanup)
+
+        plain, cleanup = asyncio.run(after_the_deadline())
+    assert plain.error == NOT_SENT
+    assert cleanup.status == 204 and cleanup.error is None
+
+
 def test_bodies_past_the_scan_budget_are_cut_to_a_prefix() -> None:
     limits = Limits(max_body_bytes=MB, max_scan_body_bytes=3 * MB, max_descriptor_bytes=MB)
     with RawServer({"/bomb": brotli_bomb(200)}) as server:

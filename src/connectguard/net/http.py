@@ -30,6 +30,7 @@ RATE_LIMIT_RETRIES = 3
 MAX_RETRY_AFTER = 30.0
 USER_AGENT = "connectguard (+security scan of an Atlassian Connect app)"
 NOT_SENT = "not sent: the scan deadline was reached"
+CLEANUP_GRACE = 2.0
 SPENT_BUDGET_PREFIX = 16 * 1024
 """Bytes read of each body once the scan's body budget (`Limits.max_scan_body_bytes`) is spent."""
 
@@ -45,6 +46,9 @@ class Sent:
     token: str = "none"
     purpose: str = ""
     max_bytes: int | None = None
+    cleanup: bool = False
+    """Undoes what the scan did to the app (a throw-away tenant's uninstall): it may run up to
+    CLEANUP_GRACE seconds past the scan deadline rather than leave the tenant installed."""
 
 
 def shorten_secret(value: str, keep: int = 10) -> str:
@@ -176,7 +180,8 @@ class HttpClient:
         started = time.monotonic()
         record = _RecordBuilder(request)
         timeout = self.limits.request_timeout
-        if self.remaining() <= 0:
+        grace = min(CLEANUP_GRACE, timeout) if request.cleanup else 0.0
+        if self.remaining() + grace <= 0:
             return record.failed(NOT_SENT, 0.0)
         try:
             self._guard_literal(request.url)
@@ -184,7 +189,7 @@ class HttpClient:
                 # The deadline is read again once a slot is free: a request may wait its turn
                 # behind thousands, and none may start, nor run, past the deadline.
                 started = time.monotonic()
-                timeout = min(self.limits.request_timeout, self.remaining())
+                timeout = min(self.limits.request_timeout, self.remaining() + grace)
                 if timeout <= 0:
                     return record.failed(NOT_SENT, 0.0)
                 return await asyncio.wait_for(self._exchange(request, record, started), timeout)

@@ -421,7 +421,10 @@ async def _uninstall(
             f"the app registered throw-away tenants ({keys}) and has no uninstalled hook: "
             "remove them by hand"
         ]
-    requests = [install_request(hooks[0], descriptor, "uninstalled", t, None) for t in tenants]
+    requests = [
+        replace(install_request(hooks[0], descriptor, "uninstalled", t, None), cleanup=True)
+        for t in tenants
+    ]
     answers = await asyncio.gather(*(client.send(r) for r in requests))
     notes = []
     for tenant, answer in zip(tenants, answers, strict=True):
