@@ -195,3 +195,11 @@ def test_listable_bucket_fails_and_refused_listing_is_info() -> None:
         "fail",
         [("listable-bucket", Level.FAIL, "/"), ("bucket-listing-refused", Level.INFO, "/")],
     )
+
+
+def test_with_no_page_14_says_why_it_was_not_tested() -> None:
+    for content in (None, ContentEvidence(signatures_error="the file is not JSON")):
+        (judgement,) = check_components(evidence(content=content))
+        res = next(r for r in combine([judgement]) if r.requirement == "14")
+        assert res.verdict.value == "not_tested"
+        assert res.reason.startswith("no page or script answered 2xx")

@@ -33,10 +33,15 @@ def check_components(evidence: Evidence) -> list[Judgement]:
     r14 = JudgementBuilder("14")
     repository = evidence.content.signatures
     seen = _detections(evidence, repository, r14)
+    if not r14.judged:
+        # The reason a not_tested verdict shows is its first note: say first why.
+        r14.note("no page or script answered 2xx, so client-side libraries were not looked for")
     if repository is None:
+        error = evidence.content.signatures_error or "no signature set was loaded"
         if r14.judged:
-            error = evidence.content.signatures_error or "no signature set was loaded"
             r14.undecide(f"client-side libraries could not be matched: {error}")
+        else:
+            r14.note(f"and the client-side library signatures could not be loaded: {error}")
         return [r14.build()]
 
     r14.note(
@@ -49,8 +54,6 @@ def check_components(evidence: Evidence) -> list[Judgement]:
         vulnerabilities = repository.affecting(item.detection)
         if vulnerabilities:
             r14.add(_finding(item, vulnerabilities))
-    if not r14.judged:
-        r14.note("no page or script answered 2xx, so client-side libraries were not looked for")
     return [r14.build()]
 
 
