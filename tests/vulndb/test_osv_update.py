@@ -274,3 +274,17 @@ def test_a_failed_signature_download_does_not_hide_the_osv_update(
     assert "answered 404" in result.output
     assert result.exit_code == 3  # a download that failed, as for OSV: worth trying again
     assert (tmp_path / "osv" / "npm" / "all.zip").exists()
+
+
+def test_bad_update_options_are_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = [
+        (["--osv-url", "notaurl"], "is not an http(s) URL"),
+        (["--osv-url", "ftp://mirror.example/osv"], "is not an http(s) URL"),
+        (["--data-dir", str(afile)], "is a file, not a folder"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, ["db", "update", "--no-retire", "-e", "npm", *args])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "Traceback" not in result.output

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 
 from connectguard.errors import ConnectGuardError, InputError
+from connectguard.net.http import redact_url
 from connectguard.vulndb.osv import ECOSYSTEMS, default_data_dir
 from connectguard.vulndb.update import DEFAULT_OSV_URL, update_osv
 
@@ -69,6 +72,9 @@ def update_command(
             raise InputError(
                 f"Unknown ecosystem {unknown[0]!r}: use one of {', '.join(ECOSYSTEMS)}."
             )
+        if urlsplit(osv_url).scheme not in {"http", "https"} or not urlsplit(osv_url).netloc:
+            raise InputError(f"The OSV URL {redact_url(osv_url)} is not an http(s) URL.")
+        _usable_folder(folder)
         ca = str(ca_file) if ca_file else None
         try:
             results = update_osv(osv_url, folder, progress, wanted, ca)
@@ -90,6 +96,19 @@ def update_command(
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     console.print(f"data folder: {folder}")
+
+
+def _usable_folder(folder: Path) -> None:
+    """Create the data folder if need be; refuse one that cannot hold the data."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"The data folder {folder} is a file, not a folder.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"The data folder {folder} cannot be used: {reason}.") from None
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"The data folder {folder} is not writable.")
 
 
 def _update_retire(url: str | None, folder: Path, progress: Any) -> Path | None:
