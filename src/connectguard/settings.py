@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,12 @@ class ScanOptions:
     dns_port: int = 53  # where delegated name servers are asked whether they hold a zone
     rdap_url: str | None = None  # RDAP service for domain registration expiry; None: off
     takeover_table: str | None = None  # a user's takeover fingerprint file, added to the built-in
+
+
+def default_data_dir() -> Path:
+    """The data folder: `CONNECTGUARD_DATA_DIR`, or the user's data folder for connectguard
+    (platformdirs). The OSV copy, the signature file and the default findings store live here."""
+    configured = os.environ.get("CONNECTGUARD_DATA_DIR")
+    if configured:
+        return Path(configured)
+    return Path(platformdirs.user_data_dir("connectguard", appauthor=False))

@@ -19,8 +19,15 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_the_default_store_follows_connectguard_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("CONNECTGUARD_STORE", raising=False)
+    monkeypatch.setenv("CONNECTGUARD_DATA_DIR", str(tmp_path / "cg"))
+    assert default_store_path() == tmp_path / "cg" / "findings.sqlite3"
+
+
 def test_default_store_is_a_sqlite_file_in_the_user_data_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("CONNECTGUARD_STORE", raising=False)
+    monkeypatch.delenv("CONNECTGUARD_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     url = resolve_store_url()
     assert url.get_backend_name() == "sqlite"

@@ -21,6 +21,7 @@ from pathlib import Path
 from connectguard.errors import InputError
 from connectguard.model import Level, ScanResult
 from connectguard.requirements import NUMBERS
+from connectguard.settings import default_data_dir
 from connectguard.source import lockfiles
 from connectguard.source.allowlist import Allowlist, load_allowlist
 from connectguard.source.credentials import (
@@ -49,7 +50,7 @@ from connectguard.source.lockfiles import Dependency, LockfileError
 from connectguard.source.rules import Allow, Rule, builtin_rules, load_rule_file
 from connectguard.source.secrets import SecretDetector, SecretHit
 from connectguard.verdicts import combine
-from connectguard.vulndb.osv import OsvDatabase, OsvDataError, default_data_dir
+from connectguard.vulndb.osv import OsvDatabase, OsvDataError
 
 log = logging.getLogger(__name__)
 

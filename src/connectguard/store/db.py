@@ -21,13 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectguard.errors import ConnectGuardError
+from connectguard.settings import default_data_dir
 
 if TYPE_CHECKING:  # Alembic is imported when a store is opened, not with the command line.
     from alembic.config import Config
@@ -47,7 +47,7 @@ class StoreError(ConnectGuardError):
 
 
 def default_store_path() -> Path:
-    return Path(platformdirs.user_data_dir("connectguard", appauthor=False)) / "findings.sqlite3"
+    return default_data_dir() / "findings.sqlite3"
 
 
 def resolve_store_url(given: str | None = None) -> URL:

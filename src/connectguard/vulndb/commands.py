@@ -15,7 +15,8 @@ from rich.console import Console
 
 from connectguard.errors import ConnectGuardError, InputError
 from connectguard.net.http import redact_url
-from connectguard.vulndb.osv import ECOSYSTEMS, default_data_dir
+from connectguard.settings import default_data_dir
+from connectguard.vulndb.osv import ECOSYSTEMS
 from connectguard.vulndb.update import DEFAULT_OSV_URL, update_osv
 
 db_app = typer.Typer(

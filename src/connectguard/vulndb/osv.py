@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sqlite3
 import zipfile
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from cvss import CVSS2, CVSS3, CVSS4
 from univers.versions import (
     ComposerVersion,
@@ -56,14 +54,6 @@ _WORDED = {
     "LOW": Severity.LOW,
 }
 SEVERITY_ORDER = (Severity.NONE, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
-
-
-def default_data_dir() -> Path:
-    """`CONNECTGUARD_DATA_DIR`, or the user's data folder for connectguard (platformdirs)."""
-    configured = os.environ.get("CONNECTGUARD_DATA_DIR")
-    if configured:
-        return Path(configured)
-    return Path(platformdirs.user_data_dir("connectguard", appauthor=False))
 
 
 def ecosystem_dir(data_dir: Path, ecosystem: str) -> Path:

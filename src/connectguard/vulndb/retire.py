@@ -28,6 +28,7 @@ from typing import Any, Final, cast
 import re2
 
 from connectguard.errors import ConnectGuardError
+from connectguard.settings import default_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -369,16 +370,6 @@ def _unique(detections: list[Detection]) -> list[Detection]:
 
 # ---------------------------------------------------------------------------------------------
 # Where the signature file comes from
-
-
-def default_data_dir() -> Path:
-    """`$CONNECTGUARD_DATA_DIR`, else the user's data dir for connectguard."""
-    configured = os.environ.get("CONNECTGUARD_DATA_DIR")
-    if configured:
-        return Path(configured)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("connectguard"))
 
 
 def repository_path(data_dir: Path) -> Path:
