@@ -26,6 +26,7 @@ _SECRET_NAME = (
 )
 _ASSIGNED = re.compile(
     rf"""(?ix)
+    (?<![A-Za-z0-9_.-])  # a name starts where a run of name characters starts: linear time
     (?P<name>["']?{_SECRET_NAME}["']?\s*[:=]\s*)
     (?P<quote>["']?)
     (?P<value>[^"'\s,;&<>{{}}()]{{6,}})
